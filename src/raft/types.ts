@@ -209,3 +209,31 @@ export interface Config {
   /** Seeded source of randomness in [0, 1), for the randomized election timeout. */
   random?: () => number;
 }
+
+/**
+ * The Raft core as the driver sees it (implemented by RawNode in rawnode.ts). Every call is
+ * synchronous and deterministic; the driver owns timers, sockets and disk.
+ */
+export interface RaftNode {
+  /** One logical clock tick: drives election timeouts, heartbeats and CheckQuorum. */
+  tick(): void;
+  /** Starts an election now (a PreVote round first when preVote is on). */
+  campaign(): void;
+  /** Proposes data to be appended to the log. Throws ProposalDroppedError when it cannot be. */
+  propose(data: Uint8Array): void;
+  proposeConfChange(cc: ConfChange): void;
+  /** Feeds a message received from a peer. */
+  step(msg: Message): void;
+  hasReady(): boolean;
+  /** The pending batch of work. Call advance(rd) once it has been handled. */
+  ready(): Ready;
+  advance(rd: Ready): void;
+  /** Applies a committed ConfChange entry to the configuration; returns the new ConfState. */
+  applyConfChange(cc: ConfChange): ConfState;
+  transferLeader(transferee: NodeId): void;
+  /** Requests a linearizable read point; it comes back as a ReadState carrying ctx. */
+  readIndex(ctx: Uint8Array): void;
+  reportUnreachable(id: NodeId): void;
+  reportSnapshot(id: NodeId, status: SnapshotStatus): void;
+  status(): Status;
+}
