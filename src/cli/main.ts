@@ -1,5 +1,12 @@
 #!/usr/bin/env node
-import { main } from "./index.js";
+import { main, registerCommand } from "./index.js";
+
+// Subcommands load their component only when run, so `kite version` and `kite help` stay instant.
+registerCommand({
+  name: "store",
+  summary: "Run an etcd-compatible kite store member (etcd v3 gRPC API)",
+  run: async (args) => (await import("./commands/store.js")).storeCommand.run(args),
+});
 
 main(process.argv.slice(2)).then(
   (code) => {
