@@ -1,30 +1,21 @@
-// Little binary writer/reader for snapshots, plus CRC-32C (Castagnoli, the polynomial etcd's
-// HashKV uses) for hashing and corruption checks.
+// Little binary writer/reader for snapshots and hashKV. Writers for large images are sized up
+// front from computed byte counts (uintSize), so building one copies every byte exactly once.
 import { MvccError } from "./types.js";
 
-const CRC32C_TABLE = (() => {
-  const t = new Int32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
-    t[n] = c;
-  }
-  return t;
-})();
-
-/** Incremental CRC-32C: pass the previous result to continue a running checksum. */
-export function crc32c(data: Uint8Array, prev = 0): number {
-  let c = ~prev;
-  for (let i = 0; i < data.length; i++) c = CRC32C_TABLE[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
-  return ~c >>> 0;
+/** Bytes Writer.uint(v) takes. */
+export function uintSize(v: number): number {
+  let n = 1;
+  for (let limit = 0x80; v >= limit; limit *= 0x80) n++;
+  return n;
 }
 
 export class Writer {
   private buf: Buffer;
   private pos = 0;
 
-  constructor(initial = 1 << 16) {
-    this.buf = Buffer.allocUnsafe(initial);
+  /** capacity: the exact size of what will be written when known; the buffer grows if needed. */
+  constructor(capacity: number) {
+    this.buf = Buffer.allocUnsafe(capacity);
   }
 
   private room(n: number): void {
@@ -38,24 +29,35 @@ export class Writer {
   uint(v: number): void {
     if (!Number.isSafeInteger(v) || v < 0) throw new MvccError("BAD_REQUEST", `cannot encode ${v}`);
     this.room(8);
-    while (v >= 0x80) {
-      this.buf[this.pos++] = (v % 0x80) | 0x80;
+    const buf = this.buf;
+    let pos = this.pos;
+    while (v > 0x7fffffff) {
+      buf[pos++] = (v % 0x80) | 0x80;
       v = Math.floor(v / 0x80);
     }
-    this.buf[this.pos++] = v;
+    // Small enough for 32-bit operations from here on.
+    while (v >= 0x80) {
+      buf[pos++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    buf[pos++] = v;
+    this.pos = pos;
   }
 
   int64(v: bigint): void {
     this.room(8);
-    this.buf.writeBigInt64LE(v, this.pos);
+    // Most leases are 0: skip the BigInt conversion.
+    if (v === 0n) {
+      const buf = this.buf;
+      const pos = this.pos;
+      for (let i = 0; i < 8; i++) buf[pos + i] = 0;
+    } else this.buf.writeBigInt64LE(v, this.pos);
     this.pos += 8;
   }
 
   bytes(b: Uint8Array): void {
     this.uint(b.length);
-    this.room(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
+    this.raw(b);
   }
 
   raw(b: Uint8Array): void {
@@ -64,8 +66,19 @@ export class Writer {
     this.pos += b.length;
   }
 
+  /** Bytes written so far. */
+  get length(): number {
+    return this.pos;
+  }
+
+  /** A view of the bytes written (valid until the next write after reset()). */
   finish(): Buffer {
     return this.buf.subarray(0, this.pos);
+  }
+
+  /** Starts over, reusing the buffer. */
+  reset(): void {
+    this.pos = 0;
   }
 }
 
@@ -101,16 +114,23 @@ export class Reader {
 
   int64(): bigint {
     this.need(8);
-    const v = this.buf.readBigInt64LE(this.pos);
+    const pos = this.pos;
     this.pos += 8;
-    return v;
+    if (this.buf.readUInt32LE(pos) === 0 && this.buf.readUInt32LE(pos + 4) === 0) return 0n;
+    return this.buf.readBigInt64LE(pos);
   }
 
   /** A view into the snapshot buffer (no copy). */
   bytes(): Buffer {
+    return this.raw(this.uint());
+  }
+
+  /** A private copy of a length-prefixed byte string (one allocation, no view). */
+  bytesCopy(): Buffer {
     const n = this.uint();
     this.need(n);
-    const b = this.buf.subarray(this.pos, this.pos + n);
+    const b = Buffer.allocUnsafe(n);
+    this.buf.copy(b, 0, this.pos, this.pos + n);
     this.pos += n;
     return b;
   }

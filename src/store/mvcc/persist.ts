@@ -1,15 +1,14 @@
 // Snapshot and hash views over an MvccStore's state.
-import { crc32c, Writer } from "./codec.js";
-import { type DecodedSnapshot, decodeSnapshot, encodeSnapshot } from "./snapshot.js";
+import { crc32 } from "node:zlib";
+import { Writer } from "./codec.js";
+import { type DecodedSnapshot, decodeSnapshot, encodeSnapshot, writeRecord } from "./snapshot.js";
 import type { MvccStore } from "./store.js";
 import type { KeyValue } from "./types.js";
 
-export function snapshotState(
-  store: MvccStore,
-  revision: number,
-  compactRevision: number,
-  sizeHint: number,
-): Buffer {
+/** hashState checksums in chunks of about this many bytes, reusing one buffer. */
+const HASH_CHUNK = 1 << 16;
+
+export function snapshotState(store: MvccStore, revision: number, compactRevision: number): Buffer {
   const base: KeyValue[] = [];
   for (const h of store.histories()) {
     for (const kv of h.recs) {
@@ -18,40 +17,33 @@ export function snapshotState(
     }
   }
   const log = store.changes;
-  const changes: KeyValue[] = [];
-  for (let i = log.first; i < log.end; i++) changes.push(log.rec(i));
-  return encodeSnapshot(
-    { revision, compactRevision, leases: store.leases.sorted(), base, changes },
-    sizeHint + 1024,
-  );
+  const changes: KeyValue[] = new Array(log.end - log.first);
+  for (let i = log.first; i < log.end; i++) changes[i - log.first] = log.rec(i);
+  return encodeSnapshot({ revision, compactRevision, leases: store.leases.sorted(), base, changes });
 }
 
+/** The snapshot's state; record keys are views into data, for the store to replace with its own. */
 export function restoreState(data: Uint8Array): DecodedSnapshot {
   return decodeSnapshot(data);
 }
 
-/** CRC-32C over the compact revision and every kept record at or below rev, in key order. */
+/**
+ * crc32 over the compact revision and every kept record at or below rev, in key order, in the
+ * snapshot's record layout. Same state => same hash, however the bytes are chunked.
+ */
 export function hashState(store: MvccStore, rev: number): number {
-  let w = new Writer(1 << 16);
+  const w = new Writer(HASH_CHUNK * 2);
   let crc = 0;
   w.uint(store.compactRevision);
-  let pending = 8;
   for (const h of store.histories()) {
     for (const kv of h.recs) {
       if (kv.modRevision > rev) break;
-      w.bytes(kv.key);
-      w.uint(kv.modRevision);
-      w.uint(kv.createRevision);
-      w.uint(kv.version);
-      w.int64(kv.lease);
-      w.bytes(kv.value);
-      pending += kv.key.length + kv.value.length + 40;
-      if (pending > 1 << 15) {
-        crc = crc32c(w.finish(), crc);
-        w = new Writer(1 << 16);
-        pending = 0;
+      writeRecord(w, kv);
+      if (w.length >= HASH_CHUNK) {
+        crc = crc32(w.finish(), crc);
+        w.reset();
       }
     }
   }
-  return crc32c(w.finish(), crc);
+  return crc32(w.finish(), crc);
 }

@@ -2,29 +2,26 @@
 // revision that survive compaction ("base", at most one live version per key), then every change
 // from the compact revision on in commit order, then compacting again.
 //
-//   "KITEMVCC" u8(format=1)
+//   "KITEMVCC" u8(format=2)
 //   uint revision, uint compactRevision
 //   uint leaseCount, { int64 id, uint ttl }*
 //   uint baseCount, record*
 //   uint changeCount, record*
-//   u32le crc32c of everything before it
+//   u32le crc32 (zlib's) of everything before it
 // record = bytes key, uint modRevision, uint createRevision, uint version (0 = tombstone),
 //          int64 lease, bytes value
-import { crc32c, Reader, Writer } from "./codec.js";
+//
+// Images reach tens of MB and are built on the event loop, so the encoder computes the exact
+// size first and writes into one buffer, and the checksum is zlib's native crc32.
+import { crc32 } from "node:zlib";
+import { Reader, uintSize, Writer } from "./codec.js";
 import { type KeyValue, type LeaseId, MvccError } from "./types.js";
 
 const MAGIC = Buffer.from("KITEMVCC", "latin1");
-const FORMAT = 1;
+const FORMAT = 2;
+const CHECKSUM_SIZE = 4;
 
 export interface SnapshotState {
-  revision: number;
-  compactRevision: number;
-  leases: { id: LeaseId; ttl: number }[];
-  base: Iterable<KeyValue>;
-  changes: Iterable<KeyValue>;
-}
-
-export interface DecodedSnapshot {
   revision: number;
   compactRevision: number;
   leases: { id: LeaseId; ttl: number }[];
@@ -32,7 +29,25 @@ export interface DecodedSnapshot {
   changes: KeyValue[];
 }
 
-function writeRecord(w: Writer, kv: KeyValue): void {
+export type DecodedSnapshot = SnapshotState;
+
+function recordSize(kv: KeyValue): number {
+  const k = kv.key.length;
+  const v = kv.value.length;
+  return (
+    uintSize(k) +
+    k +
+    uintSize(kv.modRevision) +
+    uintSize(kv.createRevision) +
+    uintSize(kv.version) +
+    8 +
+    uintSize(v) +
+    v
+  );
+}
+
+/** Appends one record: the layout shared by snapshots and hashKV. */
+export function writeRecord(w: Writer, kv: KeyValue): void {
   w.bytes(kv.key);
   w.uint(kv.modRevision);
   w.uint(kv.createRevision);
@@ -41,19 +56,36 @@ function writeRecord(w: Writer, kv: KeyValue): void {
   w.bytes(kv.value);
 }
 
+/** Key is a view into the image; the caller replaces it with its own copy. */
 function readRecord(r: Reader): KeyValue {
-  // Copies, so the records do not pin the whole snapshot buffer.
-  const key = Buffer.from(r.bytes());
+  const key = r.bytes();
   const modRevision = r.uint();
   const createRevision = r.uint();
   const version = r.uint();
   const lease = r.int64();
-  const value = Buffer.from(r.bytes());
+  // Copied, so the store does not pin the whole image.
+  const value = r.bytesCopy();
   return { key, createRevision, modRevision, version, value, lease };
 }
 
-export function encodeSnapshot(s: SnapshotState, sizeHint: number): Buffer {
-  const w = new Writer(Math.max(1024, sizeHint));
+function imageSize(s: SnapshotState): number {
+  let size =
+    MAGIC.length +
+    uintSize(FORMAT) +
+    uintSize(s.revision) +
+    uintSize(s.compactRevision) +
+    uintSize(s.leases.length);
+  for (const l of s.leases) size += 8 + uintSize(l.ttl);
+  for (const list of [s.base, s.changes]) {
+    size += uintSize(list.length);
+    for (const kv of list) size += recordSize(kv);
+  }
+  return size + CHECKSUM_SIZE;
+}
+
+export function encodeSnapshot(s: SnapshotState): Buffer {
+  const size = imageSize(s);
+  const w = new Writer(size);
   w.raw(MAGIC);
   w.uint(FORMAT);
   w.uint(s.revision);
@@ -64,26 +96,25 @@ export function encodeSnapshot(s: SnapshotState, sizeHint: number): Buffer {
     w.uint(l.ttl);
   }
   for (const list of [s.base, s.changes]) {
-    const recs = Array.isArray(list) ? (list as KeyValue[]) : [...list];
-    w.uint(recs.length);
-    for (const kv of recs) writeRecord(w, kv);
+    w.uint(list.length);
+    for (const kv of list) writeRecord(w, kv);
   }
-  const body = w.finish();
-  const crc = Buffer.allocUnsafe(4);
-  crc.writeUInt32LE(crc32c(body), 0);
-  return Buffer.concat([body, crc]);
+  const crc = Buffer.allocUnsafe(CHECKSUM_SIZE);
+  crc.writeUInt32LE(crc32(w.finish()), 0);
+  w.raw(crc);
+  if (w.length !== size) throw new Error(`mvcc: snapshot image is ${w.length} bytes, sized ${size}`);
+  return w.finish();
 }
 
 export function decodeSnapshot(data: Uint8Array): DecodedSnapshot {
-  if (data.length < MAGIC.length + 5) throw new MvccError("BAD_SNAPSHOT", "too short");
+  if (data.length < MAGIC.length + 1 + CHECKSUM_SIZE) throw new MvccError("BAD_SNAPSHOT", "too short");
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const body = buf.subarray(0, buf.length - 4);
-  if (crc32c(body) !== buf.readUInt32LE(buf.length - 4))
-    throw new MvccError("BAD_SNAPSHOT", "checksum mismatch");
+  const body = buf.subarray(0, buf.length - CHECKSUM_SIZE);
   const r = new Reader(body);
   if (!r.raw(MAGIC.length).equals(MAGIC)) throw new MvccError("BAD_SNAPSHOT", "not a kite mvcc snapshot");
   const format = r.uint();
   if (format !== FORMAT) throw new MvccError("BAD_SNAPSHOT", `unsupported format ${format}`);
+  if (crc32(body) !== buf.readUInt32LE(body.length)) throw new MvccError("BAD_SNAPSHOT", "checksum mismatch");
   const revision = r.uint();
   const compactRevision = r.uint();
   const leases: { id: LeaseId; ttl: number }[] = [];

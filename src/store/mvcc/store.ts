@@ -185,7 +185,7 @@ export class MvccStore implements WatchSource {
 
   // ---- maintenance ----
 
-  /** CRC-32C over all kept records up to rev (0 = current). Same state => same hash. */
+  /** crc32 over all kept records up to rev (0 = current). Same state => same hash. */
   hashKV(rev = 0): HashKVResponse {
     if (rev > 0 && rev < this.compactRev) throw new MvccError("COMPACTED");
     if (rev > this.rev) throw new MvccError("FUTURE_REV");
@@ -199,7 +199,7 @@ export class MvccStore implements WatchSource {
   }
 
   snapshot(): Uint8Array {
-    return snapshotState(this, this.rev, this.compactRev, this.bytes);
+    return snapshotState(this, this.rev, this.compactRev);
   }
 
   /** A new store holding a snapshot's state. */
@@ -221,9 +221,15 @@ export class MvccStore implements WatchSource {
     this.dirty = new Set();
     this.bytes = 0;
     for (const l of decoded.leases) this.leases.add(l.id, l.ttl);
-    for (const kv of decoded.base) this.appendRecord(this.index.obtain(keyId(kv.key), kv.key), kv, undefined);
+    // Decoded keys are views into the image: records share their history's copy instead.
+    for (const kv of decoded.base) {
+      const h = this.index.obtain(keyId(kv.key), kv.key);
+      kv.key = h.key;
+      this.appendRecord(h, kv, undefined);
+    }
     for (const kv of decoded.changes) {
       const h = this.index.obtain(keyId(kv.key), kv.key);
+      kv.key = h.key;
       const last = h.last();
       this.appendRecord(h, kv, last !== undefined && last.version !== 0 ? last : undefined);
     }

@@ -7,10 +7,8 @@
 import { mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type HardState, MemoryStorage, type Snapshot } from "../../raft/index.js";
-import { Snapshotter, Wal, type WalOpenResult, WalSnapshotNotFoundError } from "../wal/index.js";
+import { Snapshotter, Wal } from "../wal/index.js";
 import { fromJsonBytes, toJsonBytes } from "./requestcodec.js";
-
-const SNAP_NAME = /^([0-9a-f]{16})-([0-9a-f]{16})\.snap$/;
 
 export interface WalMetadata {
   memberId: number;
@@ -96,39 +94,25 @@ async function bootstrap(
 }
 
 /**
- * Opens the WAL from the newest snapshot that is intact and has its marker in the WAL (a
- * snapshot file written just before a crash may lack one). Snapshot names carry term and
- * index, so candidates are tried newest first without scanning the whole log for markers.
+ * Opens the WAL from the newest snapshot that is intact and vouched for by a WAL marker at or
+ * below the last committed index (etcd's ValidSnapshotEntries + LoadNewestAvailable): a
+ * snapshot file written just before a crash may lack its marker or its hard state.
  */
 async function recover(dataDir: string): Promise<Omit<OpenedDataDir, "bootstrapped">> {
   const dirs = memberDirs(dataDir);
   const snapshotter = await Snapshotter.open(dirs.snap);
-  for (const name of await snapshotter.list()) {
-    const match = SNAP_NAME.exec(name);
-    if (!match) continue;
-    const marker = { term: Number.parseInt(match[1]!, 16), index: Number.parseInt(match[2]!, 16) };
-    let opened: WalOpenResult;
-    try {
-      opened = await Wal.open(dirs.wal, marker);
-    } catch (err) {
-      if (err instanceof WalSnapshotNotFoundError) continue;
-      throw err;
-    }
-    const snapshot = await snapshotter.loadNewestAvailable([marker]);
-    if (snapshot === undefined) {
-      await opened.wal.close();
-      continue;
-    }
-    const metadata = parseMetadata(opened.metadata, dataDir);
-    const storage = new MemoryStorage();
-    storage.applySnapshot(snapshot);
-    // A snapshot from a leader is committed even if the crash came before the hard state saying so.
-    const hs = opened.hardState;
-    storage.setHardState({ ...hs, commit: Math.max(hs.commit, snapshot.metadata.index) });
-    storage.append(opened.entries);
-    return { wal: opened.wal, snapshotter, storage, snapshot, metadata };
+  const snapshot = await snapshotter.loadNewestAvailable(await Wal.snapshotMarkers(dirs.wal));
+  if (snapshot === undefined) {
+    throw new Error(`data dir ${dataDir}: no intact snapshot with a matching WAL marker in ${dirs.snap}`);
   }
-  throw new Error(`data dir ${dataDir}: no intact snapshot with a matching WAL marker in ${dirs.snap}`);
+  const { index, term } = snapshot.metadata;
+  const opened = await Wal.open(dirs.wal, { index, term });
+  const metadata = parseMetadata(opened.metadata, dataDir);
+  const storage = new MemoryStorage();
+  storage.applySnapshot(snapshot);
+  storage.setHardState(opened.hardState);
+  storage.append(opened.entries);
+  return { wal: opened.wal, snapshotter, storage, snapshot, metadata };
 }
 
 function parseMetadata(bytes: Uint8Array, dataDir: string): WalMetadata {

@@ -14,7 +14,7 @@ export {
 } from "./codec.js";
 export type { WalLogger } from "./files.js";
 export { WalCorruptionError } from "./record.js";
-export { WalNotFoundError, WalSnapshotNotFoundError } from "./replay.js";
+export { WalGapError, WalNotFoundError, WalSnapshotNotFoundError } from "./replay.js";
 export {
   DEFAULT_SNAPSHOTS_KEPT,
   Snapshotter,

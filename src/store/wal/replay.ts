@@ -22,6 +22,32 @@ export class WalSnapshotNotFoundError extends Error {
   override name = "WalSnapshotNotFoundError";
 }
 
+/**
+ * The log holds no entries below firstIndex that the reader asked for: the segments holding
+ * them were released, or the log starts at a snapshot marker. Not corruption: open from a
+ * snapshot marker instead.
+ */
+export class WalGapError extends Error {
+  override name = "WalGapError";
+  constructor(
+    readonly dir: string,
+    readonly firstIndex: number,
+    from: SnapshotMarker,
+  ) {
+    super(
+      `wal: ${dir} holds no entries from index ${from.index + 1} to ${firstIndex - 1} ` +
+        "(segments before them were released, or the log starts at a snapshot marker); " +
+        `open from a snapshot marker at index ${firstIndex - 1} or later`,
+    );
+  }
+}
+
+/**
+ * What to read back: entries after `from`, or just markers and hard states (markersOnly: entries
+ * are not decoded, so `entries` stays empty and `lastIndex` counts markers only).
+ */
+export type ReplayMode = { from: SnapshotMarker } | { markersOnly: true };
+
 /** A snapshot marker and the segment that holds it. */
 export interface MarkerLocation extends SnapshotMarker {
   seq: number;
@@ -47,7 +73,7 @@ export interface ReplayResult {
  */
 export async function replay(
   dir: string,
-  from: SnapshotMarker,
+  mode: ReplayMode,
   logger: WalLogger,
   repair: boolean,
 ): Promise<ReplayResult> {
@@ -63,7 +89,8 @@ export async function replay(
       );
     }
   }
-  const state = new ReplayState(from);
+  const from = "from" in mode ? mode.from : undefined;
+  const state = new ReplayState(from, segments[0]!.seq > 0);
   let tail = { size: 0, crc: 0 };
   let prevCrc: number | undefined;
   for (let i = 0; i < segments.length; i++) {
@@ -84,13 +111,14 @@ export async function replay(
     tail = { size: scan.validEnd, crc: scan.lastCrc };
   }
   if (repair) await fsyncDir(dir);
-  if (from.index > 0 && !state.foundFrom) {
+  if (from !== undefined && from.index > 0 && !state.foundFrom) {
     const near = state.markers.find((m) => m.index === from.index);
     const detail = near ? `; the marker at that index has term ${near.term}` : "";
     throw new WalSnapshotNotFoundError(
       `wal: snapshot marker (index ${from.index}, term ${from.term}) not found in ${dir}${detail}`,
     );
   }
+  if (from !== undefined && state.gapAt !== undefined) throw new WalGapError(dir, state.gapAt, from);
   return {
     metadata: state.metadata!,
     hardState: state.hardState,
@@ -119,9 +147,15 @@ class ReplayState {
   readonly markers: MarkerLocation[] = [];
   lastIndex = 0;
   foundFrom = false;
+  /** Index of the first entry when the ones before it (after `from`) are legitimately absent. */
+  gapAt: number | undefined;
   private segmentHasMetadata = false;
 
-  constructor(private readonly from: SnapshotMarker) {}
+  /** from undefined: markers and hard states only (etcd's ValidSnapshotEntries scan). */
+  constructor(
+    private readonly from: SnapshotMarker | undefined,
+    private readonly prefixReleased: boolean,
+  ) {}
 
   checkChain(first: ScannedRecord, prevCrc: number | undefined, path: string): void {
     if (first.payload.length !== 4) {
@@ -152,7 +186,7 @@ class ReplayState {
           this.applyMetadata(rec, path);
           break;
         case RecordType.Entry:
-          this.applyEntry(decodeEntry(rec.payload), rec, path);
+          if (this.from !== undefined) this.applyEntry(this.from, decodeEntry(rec.payload), rec, path);
           break;
         case RecordType.HardState:
           this.hardState = decodeHardState(rec.payload);
@@ -180,26 +214,38 @@ class ReplayState {
     this.segmentHasMetadata = true;
   }
 
-  private applyEntry(entry: Entry, rec: ScannedRecord, path: string): void {
+  private applyEntry(from: SnapshotMarker, entry: Entry, rec: ScannedRecord, path: string): void {
     this.lastIndex = entry.index;
-    if (entry.index <= this.from.index) return;
+    if (entry.index <= from.index || this.gapAt !== undefined) return;
     // A record for an index already held replaces it and everything after: the suffix a new
     // leader overwrote.
-    const next = this.from.index + 1 + this.entries.length;
+    const next = from.index + 1 + this.entries.length;
     if (entry.index > next) {
+      if (this.entries.length === 0 && this.startsLater(entry.index)) {
+        // Reported after the scan, so a `from` marker missing from the log is named instead.
+        this.gapAt = entry.index;
+        return;
+      }
       throw new WalCorruptionError(
         path,
         rec.offset,
         `entry ${entry.index} leaves a gap (expected index ${next} or lower); entries are missing`,
       );
     }
-    this.entries.length = entry.index - this.from.index - 1;
+    this.entries.length = entry.index - from.index - 1;
     this.entries.push(entry);
+  }
+
+  /** Whether the log legitimately has nothing before index: released, or begun at a marker. */
+  private startsLater(index: number): boolean {
+    if (this.prefixReleased) return true;
+    const marker = this.markers[this.markers.length - 1];
+    return marker !== undefined && marker.index >= index - 1;
   }
 
   private applyMarker(marker: SnapshotMarker, seq: number): void {
     this.markers.push({ ...marker, seq });
     if (marker.index > this.lastIndex) this.lastIndex = marker.index;
-    if (marker.index === this.from.index && marker.term === this.from.term) this.foundFrom = true;
+    if (marker.index === this.from?.index && marker.term === this.from.term) this.foundFrom = true;
   }
 }

@@ -143,12 +143,15 @@ export class Wal {
   /**
    * Reads the WAL in dir, repairing a torn tail of the last segment, and returns it ready to
    * append. `from` must name a snapshot marker in the log (or be omitted / index 0): only
-   * entries after it are returned. Throws WalCorruptionError if written data is damaged.
+   * entries after it are returned. Throws WalCorruptionError if written data is damaged,
+   * WalSnapshotNotFoundError if `from` is not in the log, and WalGapError if entries after
+   * `from` are absent because segments were released or the log starts at a later marker.
    */
   static async open(dir: string, from?: SnapshotMarker, options: WalOptions = {}): Promise<WalOpenResult> {
     const segmentSize = checkSegmentSize(options.segmentSize);
     await removeTempFiles(dir);
-    const r = await replay(dir, from ?? { index: 0, term: 0 }, options.logger ?? consoleLogger, true);
+    const mode = { from: from ?? { index: 0, term: 0 } };
+    const r = await replay(dir, mode, options.logger ?? consoleLogger, true);
     const last = r.segments[r.segments.length - 1]!;
     const file = await open(join(dir, last.name), "a");
     const tail = { seq: last.seq, ...r.tail, lastIndex: r.lastIndex, hardState: r.hardState };
@@ -165,10 +168,13 @@ export class Wal {
 
   /**
    * The snapshot markers in dir that a restart may start from: those at or below the last
-   * hard state's commit (etcd's ValidSnapshotEntries). Read-only; a torn tail is ignored.
+   * hard state's commit (etcd's ValidSnapshotEntries), oldest first. Entries are not decoded,
+   * so a log with a released prefix or one starting at a marker reads fine. Read-only; a torn
+   * tail is ignored.
    */
   static async snapshotMarkers(dir: string, options: WalOptions = {}): Promise<SnapshotMarker[]> {
-    const r = await replay(dir, { index: 0, term: 0 }, options.logger ?? consoleLogger, false);
+    const mode = { markersOnly: true } as const;
+    const r = await replay(dir, mode, options.logger ?? consoleLogger, false);
     const commit = r.hardState?.commit ?? 0;
     return r.markers.filter((m) => m.index <= commit).map((m) => ({ index: m.index, term: m.term }));
   }
