@@ -5,7 +5,7 @@ import {
   status as Status,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import type { AlarmType, KvService, Member } from "../store/server/types.js";
+import type { AlarmType, KvService, Member, ResponseHeader } from "../store/server/types.js";
 import * as codec from "./codec.js";
 import { ETCD_ERRORS, EtcdError, toStatus } from "./errors.js";
 import { enumNumber } from "./proto.js";
@@ -61,27 +61,49 @@ export function clusterService(ctx: ApiContext): UntypedServiceImplementation {
       // etcd's cluster responses carry no revision in their header.
       return { header: codec.header({ ...res.header, revision: 0 }), members: res.members.map(memberWire) };
     }),
-    MemberAdd: unary(ctx, (w) => {
+    MemberAdd: unary(ctx, async (w) => {
       const urls = codec.listField(w.peerURLs).map(String);
       if (!validPeerUrls(urls)) throw EtcdError.of("MemberBadURLs");
-      throw reconfigurationUnsupported();
+      if (!svc.memberAdd) throw reconfigurationUnsupported();
+      const res = await svc.memberAdd(urls, w.isLearner === true);
+      return {
+        header: codec.header({ ...res.header, revision: 0 }),
+        member: memberWire(res.member),
+        members: res.members.map(memberWire),
+      };
     }),
     MemberRemove: unary(ctx, async (w) => {
-      await findMember(svc, codec.bigField(w.ID));
-      throw reconfigurationUnsupported();
+      if (!svc.memberRemove) {
+        await findMember(svc, codec.bigField(w.ID));
+        throw reconfigurationUnsupported();
+      }
+      return membersReply(await svc.memberRemove(codec.bigField(w.ID)));
     }),
     MemberUpdate: unary(ctx, async (w) => {
-      await findMember(svc, codec.bigField(w.ID));
-      throw reconfigurationUnsupported();
+      if (!svc.memberUpdate) {
+        await findMember(svc, codec.bigField(w.ID));
+        throw reconfigurationUnsupported();
+      }
+      return membersReply(
+        await svc.memberUpdate(codec.bigField(w.ID), codec.listField(w.peerURLs).map(String)),
+      );
     }),
     MemberPromote: unary(ctx, async (w) => {
-      const m = await findMember(svc, codec.bigField(w.ID));
-      if (!m.isLearner) {
-        throw new EtcdError(Status.FAILED_PRECONDITION, "etcdserver: can only promote a learner member");
+      if (!svc.memberPromote) {
+        const m = await findMember(svc, codec.bigField(w.ID));
+        if (!m.isLearner) {
+          throw new EtcdError(Status.FAILED_PRECONDITION, "etcdserver: can only promote a learner member");
+        }
+        throw reconfigurationUnsupported();
       }
-      throw reconfigurationUnsupported();
+      return membersReply(await svc.memberPromote(codec.bigField(w.ID)));
     }),
   };
+}
+
+function membersReply(res: { header: ResponseHeader; members: Member[] }): codec.Wire {
+  // etcd's cluster responses carry no revision in their header.
+  return { header: codec.header({ ...res.header, revision: 0 }), members: res.members.map(memberWire) };
 }
 
 export function maintenanceService(ctx: ApiContext): UntypedServiceImplementation {
@@ -140,6 +162,7 @@ export function maintenanceService(ctx: ApiContext): UntypedServiceImplementatio
       const status = await svc.status();
       if (status.leader !== self) throw EtcdError.of("NotLeader");
       const target = codec.bigField(w.targetID);
+      if (svc.moveLeader) return { header: codec.header((await svc.moveLeader(target)).header) };
       const { members } = await svc.memberList();
       const m = members.find((x) => x.id === target);
       if (!m || m.isLearner) throw EtcdError.of("BadLeaderTransferee");

@@ -1,7 +1,8 @@
 // src/store owns kite's etcd-compatible storage: the MVCC key-value state machine (mvcc/), the
 // write-ahead log and snapshot files (wal/), and the server that drives a Raft member over
 // them (server/): proposals, group-committed fsyncs, applying, ReadIndex reads, leases,
-// snapshots, quota alarms and metrics. The etcd v3 gRPC layer (src/etcdapi) calls it through
+// snapshots, quota alarms and metrics, and cluster membership over the peer transport
+// (transport/). The etcd v3 gRPC layer (src/etcdapi) calls it through
 // the KvService interface.
 export * from "./mvcc/index.js";
 export {

@@ -1,8 +1,7 @@
 // `kite store`: runs one etcd-compatible store member and serves the etcd v3 gRPC API on the
 // client URLs, taking etcd's flags. SIGINT/SIGTERM stop it cleanly (listeners closed, WAL
 // synced and closed); an unrecoverable store error exits with status 1.
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { type EtcdGrpcServer, startEtcdGrpcServer } from "../../etcdapi/index.js";
 import {
   parseStoreFlags,
@@ -27,6 +26,26 @@ function log(message: string): void {
   console.error(`${new Date().toISOString()} ${message}`);
 }
 
+/**
+ * Fault injection for the Jepsen harness: on SIGUSR2 the spec in $KITE_FAULT_FILE (e.g.
+ * "cut:n2,n3", "heal", "delay:n2=100", "clear"; names or member ids) is applied to this
+ * member's peer links.
+ */
+function applyFaultFile(store: StoreServer): void {
+  const file = process.env.KITE_FAULT_FILE;
+  if (!file) {
+    log("SIGUSR2: KITE_FAULT_FILE is not set; no faults applied");
+    return;
+  }
+  try {
+    const spec = readFileSync(file, "utf8").trim();
+    store.applyFaultSpec(spec);
+    log(`applied fault spec "${spec}"`);
+  } catch (err) {
+    log(`SIGUSR2: cannot apply the fault spec in ${file}: ${(err as Error).message}`);
+  }
+}
+
 async function run(args: string[]): Promise<number> {
   let flags: StoreFlags;
   try {
@@ -39,12 +58,6 @@ async function run(args: string[]): Promise<number> {
   if (flags.help) {
     console.log(STORE_USAGE);
     return 0;
-  }
-  if (flags.initialClusterState === "existing" && !existsSync(join(flags.server.dataDir, "member"))) {
-    console.error(
-      "Error: joining an existing cluster (--initial-cluster-state=existing) is not supported yet",
-    );
-    return 1;
   }
   const store = await StoreServer.open({ ...flags.server, log: (m) => log(m) });
   let clients: EtcdGrpcServer;
@@ -77,6 +90,7 @@ async function run(args: string[]): Promise<number> {
     const onSignal = (signal: NodeJS.Signals) => stop(0, `received ${signal}`);
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
+    process.on("SIGUSR2", () => applyFaultFile(store));
     store.onFatal = (err) => stop(1, `store failed: ${(err as Error).message ?? String(err)}`);
   });
 }

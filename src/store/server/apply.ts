@@ -3,10 +3,18 @@
 // gets the same results, so every decision here depends on the log alone (etcd's applierV3,
 // with the "capped" applier's NOSPACE rule folded in).
 import { decodeConfChange } from "../../raft/index.js";
-import { type ConfChange, ConfChangeType, type Snapshot } from "../../raft/types.js";
+import type { ConfChange, Snapshot } from "../../raft/types.js";
 import { type Lessor, MvccStore, type MvccStoreOptions } from "../mvcc/index.js";
 import { StoreError, toStoreError } from "./errors.js";
-import { decodeRequest, fromJsonBytes, type InternalRequest } from "./requestcodec.js";
+import {
+  applyMemberAttributes,
+  applyMemberConfChange,
+  applyMemberUpdate,
+  decodeMemberContext,
+  type MemberChangeContext,
+  validateConfChange,
+} from "./membership.js";
+import { decodeRequest, type InternalRequest } from "./requestcodec.js";
 import { txnHasPut } from "./requestinfo.js";
 import {
   decodeSnapshotData,
@@ -25,15 +33,18 @@ export interface AppliedRequest {
   outcome: ApplyOutcome;
 }
 
-/** What a ConfChange entry's context carries about the member it adds. */
-export interface MemberContext {
-  name: string;
-  peerURLs: string[];
+/** A ConfChange entry after membership validation; error set when it must not take effect. */
+export interface AppliedConfChange {
+  cc: ConfChange;
+  ctx: MemberChangeContext;
+  error?: StoreError;
 }
 
 export class StateMachine {
   store: MvccStore;
   private state: ServerState;
+  /** Bumped on every membership change (the driver re-syncs the transport's peers). */
+  membersVersion = 0;
 
   constructor(snapshot: Snapshot, storeOptions: MvccStoreOptions, lessor: Lessor) {
     const { state, mvcc } = decodeSnapshotData(snapshot.data);
@@ -48,6 +59,11 @@ export class StateMachine {
 
   get members(): readonly MemberRecord[] {
     return this.state.members;
+  }
+
+  /** Ids of members removed from the cluster; they are never reused. */
+  get removedMembers(): readonly number[] {
+    return this.state.removed ?? [];
   }
 
   get alarms(): readonly AlarmMember[] {
@@ -67,6 +83,7 @@ export class StateMachine {
   restore(snapshot: Snapshot): void {
     const { state, mvcc } = decodeSnapshotData(snapshot.data);
     this.state = state;
+    this.membersVersion++;
     this.store.restoreFrom(mvcc);
   }
 
@@ -80,24 +97,18 @@ export class StateMachine {
     }
   }
 
-  /** Records the membership side of a committed ConfChange (Raft's side is the driver's). */
-  applyConfChange(data: Uint8Array): ConfChange {
+  /**
+   * Validates a committed ConfChange against the members and records it; the driver applies it
+   * to Raft only when it carries no error (etcd's applyConfChange).
+   */
+  applyConfChange(data: Uint8Array): AppliedConfChange {
     const cc = decodeConfChange(data);
-    const members = this.state.members.filter((m) => m.id !== cc.nodeId);
-    if (cc.type === ConfChangeType.AddNode || cc.type === ConfChangeType.AddLearnerNode) {
-      const ctx =
-        cc.context && cc.context.length > 0 ? (fromJsonBytes(cc.context) as MemberContext) : undefined;
-      const existing = this.state.members.find((m) => m.id === cc.nodeId);
-      members.push({
-        id: cc.nodeId,
-        name: ctx?.name ?? existing?.name ?? "",
-        peerURLs: ctx?.peerURLs ?? existing?.peerURLs ?? [],
-        isLearner: cc.type === ConfChangeType.AddLearnerNode,
-      });
-    }
-    members.sort((a, b) => a.id - b.id);
-    this.state = { ...this.state, members };
-    return cc;
+    const ctx = decodeMemberContext(cc);
+    const code = validateConfChange(this.state, cc, ctx);
+    if (code !== undefined) return { cc, ctx, error: new StoreError(code) };
+    this.state = applyMemberConfChange(this.state, cc, ctx);
+    this.membersVersion++;
+    return { cc, ctx };
   }
 
   private apply(request: InternalRequest): unknown {
@@ -119,6 +130,14 @@ export class StateMachine {
         return this.store.leaseRevoke(request.req.id);
       case "alarm":
         return this.applyAlarm(request.req);
+      case "memberUpdate":
+        this.state = applyMemberUpdate(this.state, request.req);
+        this.membersVersion++;
+        return this.state.members;
+      case "memberAttributes":
+        this.state = applyMemberAttributes(this.state, request.req);
+        this.membersVersion++;
+        return this.state.members;
     }
   }
 

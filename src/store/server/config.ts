@@ -1,7 +1,8 @@
 // The store server's settings with etcd's meaning and kite's defaults. Times are in ms and
 // mapped onto Raft ticks: tickMs is the Raft tick, heartbeat and election timeouts become
 // whole numbers of ticks (the election timeout is then randomized in [E, 2E) by Raft).
-import type { Message } from "../../raft/types.js";
+import type { Config, Message, NodeId, Storage } from "../../raft/types.js";
+import type { PeerTransportOptions } from "../transport/index.js";
 
 export const ETCD_VERSION = "3.4.23";
 
@@ -64,6 +65,15 @@ export interface StoreServerOptions {
   /** Randomness for election timeouts. Default Math.random. */
   random?: () => number;
   transport?: Transport;
+  /**
+   * etcd --listen-peer-urls: when set, the server runs a peer transport there (the first URL)
+   * and can form and change a multi-member cluster.
+   */
+  listenPeerUrls?: string[];
+  /** etcd --initial-cluster-state: "existing" joins a running cluster (member added before). */
+  initialClusterState?: "new" | "existing";
+  /** Peer transport tuning (reconnect backoff, timeouts); tests shorten them. */
+  peerTuning?: PeerTuning;
   /** Operational messages (start-up, snapshots, errors). Default: console.error. */
   log?: (message: string) => void;
 }
@@ -90,13 +100,27 @@ export interface ResolvedOptions {
   now: () => number;
   random: () => number;
   transport: Transport | undefined;
+  listenPeerUrls: string[];
+  initialClusterState: "new" | "existing";
+  peerTuning: PeerTuning;
   log: (message: string) => void;
 }
+
+/** The peer transport settings a server may tune (see PeerTransportOptions). */
+export type PeerTuning = Pick<
+  PeerTransportOptions,
+  "reconnectInitialMs" | "reconnectMaxMs" | "handshakeTimeoutMs" | "pingIntervalMs" | "snapshotIdleTimeoutMs"
+>;
 
 function positiveInt(value: number | undefined, fallback: number, what: string): number {
   const v = value ?? fallback;
   if (!Number.isSafeInteger(v) || v <= 0) throw new Error(`${what} must be a positive integer, got ${value}`);
   return v;
+}
+
+function initialClusterState(state: string | undefined): "new" | "existing" {
+  if (state === undefined || state === "new" || state === "existing") return state ?? "new";
+  throw new Error(`--initial-cluster-state must be "new" or "existing", got "${state}"`);
 }
 
 export function resolveOptions(o: StoreServerOptions): ResolvedOptions {
@@ -146,6 +170,25 @@ export function resolveOptions(o: StoreServerOptions): ResolvedOptions {
     now: o.now ?? (() => performance.now()),
     random: o.random ?? Math.random,
     transport: o.transport,
+    listenPeerUrls: o.listenPeerUrls ?? [],
+    initialClusterState: initialClusterState(o.initialClusterState),
+    peerTuning: o.peerTuning ?? {},
     log: o.log ?? ((message) => console.error(message)),
+  };
+}
+
+/** The Raft settings of a member: etcd's (CheckQuorum on, 1 MiB appends, 512 in flight) plus PreVote. */
+export function raftConfig(opts: ResolvedOptions, id: NodeId, storage: Storage, applied: number): Config {
+  return {
+    id,
+    electionTick: opts.electionTick,
+    heartbeatTick: opts.heartbeatTick,
+    storage,
+    applied,
+    checkQuorum: true,
+    preVote: true,
+    random: opts.random,
+    maxSizePerMsg: 1024 * 1024,
+    maxInflightMsgs: 512,
   };
 }

@@ -3,21 +3,36 @@
 // records, fdatasync when Raft says so) before anything that depends on it, then send
 // messages, apply committed entries, release linearizable reads, and advance. Proposals that
 // arrive while an fdatasync runs pile up in Raft's unstable log and go out in the next Ready:
-// one fdatasync per batch (group commit).
+// one fdatasync per batch (group commit). Messages go out after the fdatasync, on the leader
+// too (no §10.2.1 parallel send); a MsgSnap carries the state as applied now.
 
 import { type MemoryStorage, NONE, ProposalDroppedError, RawNode } from "../../raft/index.js";
-import { ConfChangeType, type Entry, EntryType, type Ready, StateType } from "../../raft/types.js";
+import {
+  type ConfChangeType,
+  type Entry,
+  type Message,
+  MessageType,
+  type NodeId,
+  type Ready,
+  SnapshotStatus,
+  StateType,
+  type Status,
+} from "../../raft/types.js";
 import { Lessor } from "../mvcc/index.js";
-import type { Snapshotter, Wal } from "../wal/index.js";
+import type { Wal } from "../wal/index.js";
+import { type ApplyHost, applyEntry } from "./applier.js";
 import { StateMachine } from "./apply.js";
-import type { ResolvedOptions } from "./config.js";
+import { type ResolvedOptions, raftConfig, type Transport } from "./config.js";
 import type { OpenedDataDir } from "./disk.js";
 import { StoreError } from "./errors.js";
 import { RequestIdGenerator } from "./ids.js";
+import { encodeMemberContext, type MemberChangeContext } from "./membership.js";
 import type { ServerMetrics } from "./metrics.js";
 import { ReadIndexBatcher } from "./readindex.js";
 import { encodeRequest, type InternalRequest } from "./requestcodec.js";
-import { persistSnapshot } from "./snapshots.js";
+import { AppliedSignal, LeaderSignal } from "./signals.js";
+import { SnapshotKeeper } from "./snapkeeper.js";
+import type { MemberRecord } from "./snapshotdata.js";
 import { ProposalWaiters } from "./waiters.js";
 
 /** What a proposer gets back: the state machine's result and the state right after it. */
@@ -38,35 +53,38 @@ export class RaftDriver {
   private readonly node: RawNode;
   private readonly storage: MemoryStorage;
   private readonly wal: Wal;
-  private readonly snapshotter: Snapshotter;
+  /** Snapshot bookkeeping; logState() and settled() are for tests and tooling. */
+  readonly snapshots: SnapshotKeeper;
   private readonly waiters: ProposalWaiters;
   readonly reads: ReadIndexBatcher;
   private readonly ids = new RequestIdGenerator();
+  private readonly applyHost: ApplyHost;
 
   private leader = NONE;
   private raftState: StateType = StateType.Follower;
   private term: number;
   private commitIndex: number;
   private applied: number;
-  private snapshotIndex: number;
   private confState;
 
   private loopScheduled = false;
   private loop: Promise<void> | undefined;
-  private snapshotting: Promise<void> | undefined;
   private ticker: NodeJS.Timeout | undefined;
   private ticks = 0;
   private stopped = false;
   private failure: unknown;
-  private leaderWaiters: Array<() => void> = [];
-  private appliedWaiters: Array<{ index: number; resolve: () => void }> = [];
+  private readonly leaderSignal = new LeaderSignal();
+  private readonly appliedSignal = new AppliedSignal();
   private closing: Promise<void> | undefined;
   /** Called every housekeeping period (lease expiry, watch progress...). */
   onHousekeeping: () => void = () => {};
-  /** Called when leadership changes: (leader id, whether it is this member). */
-  onLeaderChange: (leader: number, isLeader: boolean) => void = () => {};
   /** Called once if the driver hits an error it cannot continue after (e.g. the disk failed). */
   onFatal: (err: unknown) => void = () => {};
+  /** Called after the member list changed (applied change, snapshot restore) and once at start. */
+  onMembersChanged: (members: readonly MemberRecord[]) => void = () => {};
+  /** Carries Ready messages to peers; set before start() when the cluster has other members. */
+  transport: Transport | undefined;
+  private membersVersion = -1;
 
   constructor(
     private readonly opts: ResolvedOptions,
@@ -76,7 +94,6 @@ export class RaftDriver {
     this.memberId = disk.metadata.memberId;
     this.storage = disk.storage;
     this.wal = disk.wal;
-    this.snapshotter = disk.snapshotter;
     this.lessor = new Lessor({ now: opts.now });
     this.sm = new StateMachine(
       disk.snapshot,
@@ -85,24 +102,27 @@ export class RaftDriver {
     );
     const snapMeta = disk.snapshot.metadata;
     this.applied = snapMeta.index;
-    this.snapshotIndex = snapMeta.index;
+    this.snapshots = new SnapshotKeeper(disk, opts, metrics, (err) => this.fail(err), snapMeta.index);
     this.confState = snapMeta.confState;
     const hs = this.storage.initialState().hardState;
     this.term = hs.term;
     this.commitIndex = hs.commit;
-    this.node = new RawNode({
-      id: this.memberId,
-      electionTick: opts.electionTick,
-      heartbeatTick: opts.heartbeatTick,
-      storage: this.storage,
-      applied: snapMeta.index,
-      checkQuorum: true,
-      preVote: true,
-      random: opts.random,
-      maxSizePerMsg: 1024 * 1024,
-      maxInflightMsgs: 512,
-    });
+    this.node = new RawNode(raftConfig(opts, this.memberId, this.storage, snapMeta.index));
     this.waiters = new ProposalWaiters(opts.requestTimeoutMs, opts.now);
+    this.applyHost = {
+      memberId: this.memberId,
+      sm: this.sm,
+      waiters: this.waiters,
+      raftTerm: () => this.term,
+      applyToRaft: (cc) => {
+        this.confState = this.node.applyConfChange(cc);
+      },
+      onRemoved: () => {
+        this.opts.log("store: this member was removed from the cluster; stopping");
+        // As etcd: answer what is applied, then stop shortly after (10 ticks).
+        setTimeout(() => this.fail(new StoreError("MemberRemoved")), 10 * opts.tickMs).unref();
+      },
+    };
     this.reads = new ReadIndexBatcher(
       {
         requestReadIndex: (ctx) => {
@@ -120,6 +140,8 @@ export class RaftDriver {
 
   /** Starts ticking; a sole voter campaigns at once instead of waiting out an election timeout. */
   start(): void {
+    this.transport ??= this.opts.transport;
+    this.notifyMembers();
     this.ticker = setInterval(() => this.tick(), this.opts.tickMs);
     const voters = this.confState.voters;
     if (voters.length === 1 && voters[0] === this.memberId) this.node.campaign();
@@ -138,6 +160,11 @@ export class RaftDriver {
     return this.confState.learners.includes(this.memberId);
   }
 
+  /** Whether other members vote too (a sole voter needs no leadership checks with peers). */
+  get hasOtherVoters(): boolean {
+    return this.confState.voters.some((id) => id !== this.memberId);
+  }
+
   get raftTerm(): number {
     return this.term;
   }
@@ -153,18 +180,7 @@ export class RaftDriver {
   /** Resolves once a leader is known; fails with NoLeader after two election timeouts without one. */
   awaitLeader(): Promise<void> {
     this.checkRunning();
-    if (this.leader !== NONE) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.leaderWaiters = this.leaderWaiters.filter((w) => w !== done);
-        reject(new StoreError("NoLeader"));
-      }, 2 * this.opts.electionMs);
-      const done = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      this.leaderWaiters.push(done);
-    });
+    return this.leaderSignal.wait(this.leader !== NONE, 2 * this.opts.electionMs);
   }
 
   /** Proposes a request and resolves with its result once applied here. */
@@ -172,11 +188,29 @@ export class RaftDriver {
     const id = this.ids.nextId();
     const data = encodeRequest(this.memberId, id, request);
     if (data.byteLength > this.opts.maxRequestBytes) throw new StoreError("RequestTooLarge");
+    return this.submit<T>(id, () => this.node.propose(data));
+  }
+
+  /**
+   * Proposes a membership ConfChange and resolves with the member list once it is applied
+   * here; rejects with the membership error when validation at apply time refuses it.
+   */
+  proposeConfChange(
+    type: ConfChangeType,
+    member: Omit<MemberChangeContext, "proposer" | "requestId">,
+  ): Promise<Applied<readonly MemberRecord[]>> {
+    const requestId = this.ids.nextId();
+    const context = encodeMemberContext({ ...member, proposer: this.memberId, requestId });
+    return this.submit(requestId, () => this.node.proposeConfChange({ type, nodeId: member.id, context }));
+  }
+
+  /** Hands a proposal to Raft once a leader is known and waits for it to apply here. */
+  private async submit<T>(id: number, offer: () => void): Promise<Applied<T>> {
     await this.awaitLeader();
     this.checkRunning();
     const result = this.waiters.register<Applied<T>>(id);
     try {
-      this.node.propose(data);
+      offer();
     } catch (err) {
       this.waiters.reject(
         id,
@@ -195,6 +229,32 @@ export class RaftDriver {
     }
   }
 
+  /** The transport's callbacks: a message from a peer, an unreachable peer, a snapshot's fate. */
+  readonly peerEvents = {
+    message: (m: Message) => this.poke(() => this.node.step(m)),
+    unreachable: (id: NodeId) => this.poke(() => this.node.reportUnreachable(id)),
+    snapshotStatus: (id: NodeId, ok: boolean) =>
+      this.poke(() => this.node.reportSnapshot(id, ok ? SnapshotStatus.Finish : SnapshotStatus.Failure)),
+  };
+
+  private poke(f: () => void): void {
+    if (this.stopped) return;
+    f();
+    this.schedule();
+  }
+
+  /** Asks Raft to hand leadership to transferee (takes effect only on the leader). */
+  transferLeader(transferee: NodeId): void {
+    this.checkRunning();
+    this.node.transferLeader(transferee);
+    this.schedule();
+  }
+
+  /** Raft's view, with follower progress when this member leads. */
+  raftStatus(): Status {
+    return this.node.status();
+  }
+
   /** Resolves once local reads reflect every write acknowledged before the call (ReadIndex). */
   async linearizableRead(): Promise<void> {
     await this.awaitLeader();
@@ -204,8 +264,7 @@ export class RaftDriver {
 
   /** Resolves once the applied index reaches index. */
   whenApplied(index: number): Promise<void> {
-    if (this.applied >= index) return Promise.resolve();
-    return new Promise((resolve) => this.appliedWaiters.push({ index, resolve }));
+    return this.appliedSignal.wait(this.applied, index);
   }
 
   /** Stops ticking, lets the Ready loop and any snapshot finish, fails waiters, closes the WAL. */
@@ -214,21 +273,14 @@ export class RaftDriver {
       this.stopped = true;
       if (this.ticker) clearInterval(this.ticker);
       await this.loop;
-      await this.snapshotting;
+      await this.snapshots.settled();
       const stopped = new StoreError("Stopped");
       this.waiters.rejectAll(stopped);
       this.reads.failAll(stopped);
-      this.releaseApplied(Number.POSITIVE_INFINITY);
+      this.appliedSignal.release(Number.POSITIVE_INFINITY);
       await this.wal.close();
     })();
     return this.closing;
-  }
-
-  private releaseApplied(index: number): void {
-    if (this.appliedWaiters.length === 0) return;
-    const due = this.appliedWaiters.filter((w) => w.index <= index);
-    this.appliedWaiters = this.appliedWaiters.filter((w) => w.index > index);
-    for (const w of due) w.resolve();
   }
 
   private checkRunning(): void {
@@ -269,7 +321,7 @@ export class RaftDriver {
         const rd = this.node.ready();
         await this.handleReady(rd);
         this.node.advance(rd);
-        this.maybeSnapshot();
+        this.snapshots.maybeSnapshot(this.applied, this.confState, () => this.sm.snapshotData());
       }
     } catch (err) {
       this.fail(err);
@@ -285,16 +337,13 @@ export class RaftDriver {
     const stopped = new StoreError("Stopped", String(err));
     this.waiters.rejectAll(stopped);
     this.reads.failAll(stopped);
-    this.releaseApplied(Number.POSITIVE_INFINITY);
+    this.appliedSignal.release(Number.POSITIVE_INFINITY);
     this.onFatal(err);
   }
 
   private async handleReady(rd: Ready): Promise<void> {
     if (rd.softState) this.onSoftState(rd.softState.lead, rd.softState.raftState);
-    if (rd.snapshot) {
-      await this.snapshotter.save(rd.snapshot);
-      await this.wal.saveSnapshot({ index: rd.snapshot.metadata.index, term: rd.snapshot.metadata.term });
-    }
+    if (rd.snapshot) await this.snapshots.saveReceived(rd.snapshot);
     if (rd.hardState || rd.entries.length > 0) {
       const started = performance.now();
       await this.wal.save(rd.hardState, rd.entries, rd.mustSync);
@@ -304,7 +353,7 @@ export class RaftDriver {
       this.storage.applySnapshot(rd.snapshot);
       this.sm.restore(rd.snapshot);
       this.applied = rd.snapshot.metadata.index;
-      this.snapshotIndex = this.applied;
+      this.snapshots.installed(this.applied);
       this.confState = rd.snapshot.metadata.confState;
     }
     this.storage.append(rd.entries);
@@ -314,9 +363,15 @@ export class RaftDriver {
       this.commitIndex = rd.hardState.commit;
       this.metrics.proposalsCommitted.set(this.commitIndex);
     }
-    if (rd.messages.length > 0) this.opts.transport?.send(rd.messages);
+    if (rd.messages.length > 0) this.transport?.send(rd.messages.map((m) => this.outgoing(m)));
     if (rd.committedEntries.length > 0) this.applyEntries(rd.committedEntries);
+    this.notifyMembers();
     for (const rs of rd.readStates) this.reads.onReadState(rs);
+  }
+
+  private outgoing(m: Message): Message {
+    if (m.type !== MessageType.Snap) return m;
+    return this.snapshots.merged(m, this.applied, this.confState, () => this.sm.snapshotData());
   }
 
   private onSoftState(lead: number, state: StateType): void {
@@ -331,81 +386,25 @@ export class RaftDriver {
     this.metrics.isLeader.set(isLeader ? 1 : 0);
     if (isLeader && !wasLeader) this.lessor.promote(this.opts.electionMs);
     if (!isLeader && wasLeader) this.lessor.demote();
-    if (lead !== NONE) {
-      const waiting = this.leaderWaiters;
-      this.leaderWaiters = [];
-      for (const w of waiting) w();
-    }
-    this.onLeaderChange(lead, isLeader);
+    if (lead !== NONE) this.leaderSignal.known();
   }
 
   private applyEntries(entries: Entry[]): void {
     const started = performance.now();
     for (const e of entries) {
       if (e.index <= this.applied) continue;
-      if (e.type === EntryType.ConfChange) this.applyConfChange(e);
-      else if (e.data.byteLength > 0) this.applyNormal(e);
+      applyEntry(this.applyHost, e);
       this.applied = e.index;
     }
     this.metrics.backendCommitDuration.observe((performance.now() - started) / 1000);
     this.metrics.proposalsApplied.set(this.applied);
     this.reads.onApplied(this.applied);
-    this.releaseApplied(this.applied);
+    this.appliedSignal.release(this.applied);
   }
 
-  private applyNormal(e: Entry): void {
-    const { member, id, outcome } = this.sm.applyEntry(e.data);
-    if (member !== this.memberId || !this.waiters.has(id)) return;
-    if (outcome.ok) {
-      this.waiters.resolve(id, {
-        value: outcome.value,
-        revision: this.sm.store.revision,
-        raftTerm: this.term,
-      });
-    } else {
-      this.waiters.reject(id, outcome.error);
-    }
-  }
-
-  private applyConfChange(e: Entry): void {
-    const cc = this.sm.applyConfChange(e.data);
-    this.confState = this.node.applyConfChange(cc);
-    if (cc.type === ConfChangeType.RemoveNode && cc.nodeId === this.memberId) {
-      this.opts.log("store: this member was removed from the cluster");
-    }
-  }
-
-  /** Every snapshotCount applied entries: snapshot the state machine, then trim log and WAL. */
-  private maybeSnapshot(): void {
-    if (this.snapshotting !== undefined || this.applied - this.snapshotIndex < this.opts.snapshotCount)
-      return;
-    const started = performance.now();
-    const snap = this.storage.createSnapshot(this.applied, this.confState, this.sm.snapshotData());
-    this.snapshotIndex = this.applied;
-    this.snapshotting = persistSnapshot(snap, this.disk(), this.opts.snapshotCatchUpEntries)
-      .then(() => this.metrics.snapshotSaveDuration.observe((performance.now() - started) / 1000))
-      .catch((err) => this.fail(err))
-      .finally(() => {
-        this.snapshotting = undefined;
-      });
-  }
-
-  private disk(): { snapshotter: Snapshotter; wal: Wal; storage: MemoryStorage } {
-    return { snapshotter: this.snapshotter, wal: this.wal, storage: this.storage };
-  }
-
-  /** Test and tooling view of where the log stands. */
-  logState(): { firstIndex: number; lastIndex: number; snapshotIndex: number; walSegments: string[] } {
-    return {
-      firstIndex: this.storage.firstIndex(),
-      lastIndex: this.storage.lastIndex(),
-      snapshotIndex: this.snapshotIndex,
-      walSegments: this.wal.segmentNames(),
-    };
-  }
-
-  /** Waits for an in-flight snapshot save to finish (tests, shutdown). */
-  async snapshotSettled(): Promise<void> {
-    await this.snapshotting;
+  private notifyMembers(): void {
+    if (this.sm.membersVersion === this.membersVersion) return;
+    this.membersVersion = this.sm.membersVersion;
+    this.onMembersChanged(this.sm.members);
   }
 }

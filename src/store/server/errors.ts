@@ -57,6 +57,36 @@ export const STORE_ERRORS = {
     message: "etcdserver: rpc not supported for learner",
   },
   MemberNotFound: { grpc: GrpcCode.NotFound, message: "etcdserver: member not found" },
+  MemberExist: { grpc: GrpcCode.FailedPrecondition, message: "etcdserver: member ID already exist" },
+  PeerURLExist: { grpc: GrpcCode.FailedPrecondition, message: "etcdserver: Peer URLs already exists" },
+  MemberBadURLs: { grpc: GrpcCode.InvalidArgument, message: "etcdserver: given member URLs are invalid" },
+  MemberNotLearner: {
+    grpc: GrpcCode.FailedPrecondition,
+    message: "etcdserver: can only promote a learner member",
+  },
+  LearnerNotReady: {
+    grpc: GrpcCode.FailedPrecondition,
+    message: "etcdserver: can only promote a learner member which is in sync with leader",
+  },
+  TooManyLearners: {
+    grpc: GrpcCode.FailedPrecondition,
+    message: "etcdserver: too many learner members in cluster",
+  },
+  MemberNotEnoughStarted: {
+    grpc: GrpcCode.FailedPrecondition,
+    message: "etcdserver: re-configuration failed due to not enough started members",
+  },
+  BadLeaderTransferee: { grpc: GrpcCode.FailedPrecondition, message: "etcdserver: bad leader transferee" },
+  TimeoutLeaderTransfer: {
+    grpc: GrpcCode.Unavailable,
+    message: "etcdserver: request timed out, leader transfer took too long",
+  },
+  Unhealthy: { grpc: GrpcCode.Unavailable, message: "etcdserver: unhealthy cluster" },
+  /** etcd answers requests to a member removed from the cluster with ErrStopped-like failures. */
+  MemberRemoved: {
+    grpc: GrpcCode.Unavailable,
+    message: "etcdserver: the member has been permanently removed from the cluster",
+  },
   NotCapable: { grpc: GrpcCode.FailedPrecondition, message: "etcdserver: not capable" },
   Canceled: { grpc: GrpcCode.Canceled, message: "etcdserver: request canceled" },
   /** Bad input none of etcd's checks names; the message is the detail given. */

@@ -183,6 +183,7 @@ export function parseStoreFlags(args: string[]): StoreFlags {
     name,
     dataDir: v.get("data-dir") ?? `${name}.etcd`,
     initialCluster: cluster,
+    initialClusterState: state,
     advertiseClientUrls: (v.has("advertise-client-urls")
       ? urls("advertise-client-urls", v.get("advertise-client-urls")!)
       : listenClientUrls
@@ -199,6 +200,11 @@ export function parseStoreFlags(args: string[]): StoreFlags {
   for (const [flag, key, min] of numeric) {
     const raw = v.get(flag);
     if (raw !== undefined) (server as unknown as Record<string, number>)[key] = integer(flag, raw, min);
+  }
+  // Unlike etcd, a lone member listens for peers only when asked to (so several single-member
+  // stores can run side by side on the default flags); a cluster always does.
+  if (v.has("listen-peer-urls") || cluster.length > 1 || state === "existing") {
+    server.listenPeerUrls = listenPeerUrls.map((u) => u.toString().replace(/\/$/, ""));
   }
   // etcd: 0 means the default quota, a negative value disables it.
   if (server.quotaBackendBytes === 0) delete server.quotaBackendBytes;

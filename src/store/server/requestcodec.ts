@@ -19,7 +19,9 @@ export type InternalRequest =
   | { kind: "compact"; req: { revision: number } }
   | { kind: "leaseGrant"; req: { id: LeaseId; ttl: number } }
   | { kind: "leaseRevoke"; req: { id: LeaseId } }
-  | { kind: "alarm"; req: { action: "activate" | "deactivate"; memberId: bigint; alarm: AlarmType } };
+  | { kind: "alarm"; req: { action: "activate" | "deactivate"; memberId: bigint; alarm: AlarmType } }
+  | { kind: "memberUpdate"; req: { id: number; peerURLs: string[] } }
+  | { kind: "memberAttributes"; req: { id: number; name: string; clientURLs: string[] } };
 
 export interface DecodedRequest {
   /** The member that proposed it: only that member has a caller waiting. */
@@ -36,6 +38,8 @@ const KIND_CODES: Record<InternalRequest["kind"], number> = {
   leaseGrant: 5,
   leaseRevoke: 6,
   alarm: 7,
+  memberUpdate: 8,
+  memberAttributes: 9,
 };
 const KIND_BY_CODE = new Map(Object.entries(KIND_CODES).map(([k, c]) => [c, k as InternalRequest["kind"]]));
 

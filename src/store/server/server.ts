@@ -1,7 +1,10 @@
 // StoreServer: one etcd-compatible member. Writes go through the Raft log (RaftDriver) and
 // answer once applied here; linearizable reads wait for a shared ReadIndex round and are then
 // served from the local MVCC store; serializable reads are served at once. Quota, request size
-// and lease expiry follow etcd 3.4.
+// and lease expiry follow etcd 3.4. With --listen-peer-urls it runs a peer transport and is one
+// member of a cluster: writes and reads work on any member (Raft forwards proposals and
+// ReadIndex requests to the leader), lease keep-alives are forwarded to the leader, and members
+// can be added, removed, updated, promoted, and leadership moved (cluster.ts).
 import type { Registry } from "prom-client";
 import {
   type RangeRequest,
@@ -15,20 +18,21 @@ import type {
   CompactResponse,
   DeleteRangeRequest,
   DeleteRangeResponse,
-  LeaseGrantResponse,
   LeaseId,
   PutRequest,
   PutResponse,
   TxnResponse,
 } from "../mvcc/types.js";
-import { initialSnapshotData } from "./apply.js";
+import { Wal } from "../wal/index.js";
+import { discoverCluster, joiningState, MEMBERS_METHOD, newClusterState } from "./bootstrap.js";
+import { ClusterOps, PROMOTE_METHOD } from "./cluster.js";
 import { ETCD_VERSION, type ResolvedOptions, resolveOptions, type StoreServerOptions } from "./config.js";
-import { openDataDir } from "./disk.js";
-import { type Applied, RaftDriver } from "./driver.js";
+import { memberDirs, openDataDir } from "./disk.js";
+import { RaftDriver } from "./driver.js";
 import { StoreError, toStoreError } from "./errors.js";
-import { clusterIdFor, LeaseIdGenerator, memberIdFor } from "./ids.js";
+import { LeaseService } from "./leases.js";
 import { ServerMetrics } from "./metrics.js";
-import type { InternalRequest } from "./requestcodec.js";
+import { type ClusterPeers, startPeers } from "./peers.js";
 import { isTxnSerializable, LEASE_OVERHEAD, putCost, txnCost, txnIsReadOnly } from "./requestinfo.js";
 import type {
   AlarmMember,
@@ -42,6 +46,7 @@ import type {
   LeaseKeepAliveResult,
   LeaseLeasesResult,
   LeaseTimeToLiveResult,
+  MemberAddResult,
   MemberListResult,
   PutResult,
   RangeResult,
@@ -55,8 +60,6 @@ import type {
 } from "./types.js";
 import { WatchBridge } from "./watches.js";
 
-/** Lease revokes proposed per housekeeping round at most (etcd rate-limits them too). */
-const REVOKES_PER_ROUND = 500;
 const SNAPSHOT_CHUNK_BYTES = 64 * 1024;
 
 /** Runs f, turning state-machine errors into StoreErrors. */
@@ -71,7 +74,8 @@ function local<T>(f: () => T): T {
 export class StoreServer implements KvService {
   readonly registry: Registry;
   private readonly memberIdBig: bigint;
-  private readonly leaseIds: LeaseIdGenerator;
+  private readonly leases: LeaseService;
+  private readonly cluster: ClusterOps;
   private readonly watches: WatchBridge;
   private noSpaceRaised = false;
   private closing: Promise<void> | undefined;
@@ -80,10 +84,17 @@ export class StoreServer implements KvService {
     private readonly opts: ResolvedOptions,
     private readonly driver: RaftDriver,
     private readonly metrics: ServerMetrics,
+    private readonly peers: ClusterPeers | undefined,
   ) {
     this.registry = metrics.registry;
     this.memberIdBig = BigInt(driver.memberId);
-    this.leaseIds = new LeaseIdGenerator(driver.memberId);
+    this.leases = new LeaseService(opts, driver, peers);
+    this.cluster = new ClusterOps(opts, driver, peers);
+    peers?.handle(MEMBERS_METHOD, async () => ({
+      clusterId: driver.sm.clusterId,
+      members: driver.sm.members,
+    }));
+    peers?.handle(PROMOTE_METHOD, (_from, arg) => this.cluster.promoteHere((arg as { id: bigint }).id));
     this.watches = new WatchBridge(driver.sm.store, opts.watchProgressNotifyIntervalMs);
     metrics.quotaBackendBytes.set(Math.max(0, opts.quotaBackendBytes));
     driver.onHousekeeping = () => this.housekeeping();
@@ -96,42 +107,28 @@ export class StoreServer implements KvService {
    */
   static async open(options: StoreServerOptions): Promise<StoreServer> {
     const opts = resolveOptions(options);
-    if (opts.initialCluster.length > 1 && opts.transport === undefined) {
-      throw new Error(
-        "a multi-member --initial-cluster needs a peer transport, which kite store does not have yet",
-      );
+    const clustered = opts.listenPeerUrls.length > 0;
+    if (opts.initialCluster.length > 1 && !clustered && opts.transport === undefined) {
+      throw new Error("a multi-member --initial-cluster needs --listen-peer-urls");
     }
     const metrics = new ServerMetrics();
-    const disk = await openDataDir(opts.dataDir, () => {
-      const token = opts.initialClusterToken;
-      const members = opts.initialCluster.map((m) => ({
-        id: memberIdFor(m.peerURLs, token),
-        name: m.name,
-        peerURLs: m.peerURLs,
-        isLearner: false,
-      }));
-      const ids = members.map((m) => m.id);
-      const clusterId = clusterIdFor(ids);
-      const self = members.find((m) => m.name === opts.name)!;
-      return {
-        metadata: { memberId: self.id, clusterId },
-        snapshot: {
-          metadata: {
-            index: 1,
-            term: 1,
-            confState: { voters: [...ids].sort((a, b) => a - b), learners: [] },
-          },
-          data: initialSnapshotData(clusterId, members, {}),
-        },
-      };
-    });
+    // A member joining a running cluster learns its id and the cluster's from the others.
+    const joining =
+      opts.initialClusterState === "existing" && !(await Wal.exists(memberDirs(opts.dataDir).wal))
+        ? await discoverCluster(opts)
+        : undefined;
+    const disk = await openDataDir(opts.dataDir, () =>
+      joining ? joiningState(joining.info, joining.memberId) : newClusterState(opts),
+    );
     const driver = new RaftDriver(opts, disk, metrics);
-    const server = new StoreServer(opts, driver, metrics);
+    const peers = clustered ? await startPeers(opts, disk.metadata, driver, metrics.registry) : undefined;
+    const server = new StoreServer(opts, driver, metrics, peers);
     const committedAtStart = driver.committedIndex;
     driver.start();
     await driver.whenApplied(committedAtStart);
     // A sole member leads at once; one read round then waits for its first entry to apply.
-    if (opts.initialCluster.length === 1) await driver.linearizableRead().catch(() => undefined);
+    if (opts.initialCluster.length === 1 && !joining) await driver.linearizableRead().catch(() => undefined);
+    if (peers) server.cluster.publish(() => server.closing !== undefined).catch(() => undefined);
     return server;
   }
 
@@ -150,13 +147,13 @@ export class StoreServer implements KvService {
   }
 
   /** Where the Raft log and WAL stand (tests and tooling). */
-  logState(): ReturnType<RaftDriver["logState"]> {
-    return this.driver.logState();
+  logState(): ReturnType<RaftDriver["snapshots"]["logState"]> {
+    return this.driver.snapshots.logState();
   }
 
   /** Waits until a snapshot being saved in the background is on disk. */
   snapshotSettled(): Promise<void> {
-    return this.driver.snapshotSettled();
+    return this.driver.snapshots.settled();
   }
 
   header(): ResponseHeader {
@@ -179,10 +176,6 @@ export class StoreServer implements KvService {
     return { ...rest, header: this.headerAt(revision, raftTerm) };
   }
 
-  private async propose<T>(request: InternalRequest): Promise<Applied<T>> {
-    return this.driver.propose<T>(request);
-  }
-
   // ---- KV ----
 
   async range(req: RangeRequest): Promise<RangeResult> {
@@ -194,13 +187,13 @@ export class StoreServer implements KvService {
   async put(req: PutRequest): Promise<PutResult> {
     local(() => validatePut(req));
     this.checkQuota(putCost(req));
-    const applied = await this.propose<PutResponse>({ kind: "put", req });
+    const applied = await this.driver.propose<PutResponse>({ kind: "put", req });
     return this.headed(applied.value, applied.raftTerm);
   }
 
   async deleteRange(req: DeleteRangeRequest): Promise<DeleteRangeResult> {
     local(() => validateDeleteRange(req));
-    const applied = await this.propose<DeleteRangeResponse>({ kind: "deleteRange", req });
+    const applied = await this.driver.propose<DeleteRangeResponse>({ kind: "deleteRange", req });
     return this.headed(applied.value, applied.raftTerm);
   }
 
@@ -211,14 +204,17 @@ export class StoreServer implements KvService {
       return this.headed(local(() => this.driver.sm.store.txn(req)));
     }
     this.checkQuota(txnCost(req));
-    const applied = await this.propose<TxnResponse>({ kind: "txn", req });
+    const applied = await this.driver.propose<TxnResponse>({ kind: "txn", req });
     return this.headed(applied.value, applied.raftTerm);
   }
 
   async compact(req: CompactRequest): Promise<{ header: ResponseHeader }> {
     if (!Number.isSafeInteger(req.revision))
       throw new StoreError("BadRequest", `bad compaction revision ${req.revision}`);
-    const applied = await this.propose<CompactResponse>({ kind: "compact", req: { revision: req.revision } });
+    const applied = await this.driver.propose<CompactResponse>({
+      kind: "compact",
+      req: { revision: req.revision },
+    });
     return { header: this.headerAt(applied.revision, applied.raftTerm) };
   }
 
@@ -227,37 +223,23 @@ export class StoreServer implements KvService {
   async leaseGrant(req: LeaseGrantRequest): Promise<LeaseGrantResult> {
     if (!Number.isSafeInteger(req.ttl)) throw new StoreError("BadRequest", `bad lease TTL ${req.ttl}`);
     this.checkQuota(LEASE_OVERHEAD);
-    const id = req.id !== undefined && req.id !== 0n ? req.id : this.leaseIds.nextId();
-    const applied = await this.propose<LeaseGrantResponse>({ kind: "leaseGrant", req: { id, ttl: req.ttl } });
+    const applied = await this.leases.grant(req.ttl, req.id);
     return this.headed(applied.value, applied.raftTerm);
   }
 
   async leaseRevoke(id: LeaseId): Promise<{ header: ResponseHeader }> {
-    const applied = await this.propose<{ revision: number }>({ kind: "leaseRevoke", req: { id } });
+    const applied = await this.leases.revoke(id);
     return { header: this.headerAt(applied.value.revision, applied.raftTerm) };
   }
 
   async leaseKeepAlive(id: LeaseId): Promise<LeaseKeepAliveResult> {
-    await this.driver.awaitLeader();
-    // Renewals do not go through the log; only the leader's lessor keeps time (etcd forwards
-    // keep-alives from followers to the leader, which a single-member kite never needs).
-    if (!this.driver.isLeader) throw new StoreError("NotLeader");
-    const ttl = local(() => this.driver.lessor.renew(id));
+    const ttl = await this.leases.keepAlive(id);
     return { header: this.header(), id, ttl };
   }
 
   async leaseTimeToLive(id: LeaseId, keys: boolean): Promise<LeaseTimeToLiveResult> {
-    await this.driver.linearizableRead();
-    const store = this.driver.sm.store;
-    if (!store.hasLease(id)) return { header: this.header(), id, ttl: -1, grantedTtl: 0, keys: [] };
-    const info = store.leaseInfo(id);
-    return {
-      header: this.header(),
-      id,
-      ttl: this.driver.lessor.remainingTtl(id),
-      grantedTtl: info.grantedTtl,
-      keys: keys ? info.keys : [],
-    };
+    const r = await this.leases.timeToLive(id, keys);
+    return { header: this.header(), id, ttl: r.ttl, grantedTtl: r.grantedTtl, keys: r.keys };
   }
 
   async leaseLeases(): Promise<LeaseLeasesResult> {
@@ -295,16 +277,39 @@ export class StoreServer implements KvService {
   }
 
   async memberList(): Promise<MemberListResult> {
-    return {
-      header: this.header(),
-      members: this.driver.sm.members.map((m) => ({
-        id: BigInt(m.id),
-        name: m.name,
-        peerURLs: [...m.peerURLs],
-        clientURLs: m.id === this.driver.memberId ? [...this.opts.advertiseClientUrls] : [],
-        isLearner: m.isLearner,
-      })),
-    };
+    return { header: this.header(), members: this.cluster.members() };
+  }
+
+  async memberAdd(peerURLs: string[], isLearner: boolean): Promise<MemberAddResult> {
+    const { member, members } = await this.cluster.add(peerURLs, isLearner);
+    return { header: this.header(), member, members };
+  }
+
+  async memberRemove(id: bigint): Promise<MemberListResult> {
+    return { header: this.header(), members: await this.cluster.remove(id) };
+  }
+
+  async memberUpdate(id: bigint, peerURLs: string[]): Promise<MemberListResult> {
+    return { header: this.header(), members: await this.cluster.update(id, peerURLs) };
+  }
+
+  async memberPromote(id: bigint): Promise<MemberListResult> {
+    return { header: this.header(), members: await this.cluster.promote(id) };
+  }
+
+  async moveLeader(transferee: bigint): Promise<{ header: ResponseHeader }> {
+    await this.cluster.moveLeader(transferee);
+    return { header: this.header() };
+  }
+
+  /**
+   * Injects network faults on this member's peer links (Jepsen, tests): a spec as
+   * TransportFaults.applyFaultSpec takes ("cut:2,3", "heal", "delay:2=100", "clear"), where
+   * member names may stand for ids ("cut:n2,n3"). Throws FaultSpecError on a bad spec.
+   */
+  applyFaultSpec(spec: string): void {
+    if (this.peers === undefined) throw new StoreError("BadRequest", "this member has no peer transport");
+    this.peers.transport.applyFaultSpec(this.cluster.faultSpecWithIds(spec));
   }
 
   async hashKV(revision: number): Promise<HashKVResult> {
@@ -335,7 +340,7 @@ export class StoreServer implements KvService {
   }
 
   private async alarm(action: "activate" | "deactivate", a: AlarmMember): Promise<AlarmResult> {
-    const applied = await this.propose<AlarmMember[]>({
+    const applied = await this.driver.propose<AlarmMember[]>({
       kind: "alarm",
       req: { action, memberId: a.memberId, alarm: a.alarm },
     });
@@ -352,6 +357,7 @@ export class StoreServer implements KvService {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.watches.close();
+      await this.peers?.stop();
       await this.driver.close();
     })();
     return this.closing;
@@ -384,13 +390,6 @@ export class StoreServer implements KvService {
     this.metrics.dbTotalSize.set(size);
     this.metrics.dbTotalSizeInUse.set(size);
     this.watches.sync();
-    if (!this.driver.isLeader) return;
-    for (const id of this.driver.lessor.expired(REVOKES_PER_ROUND)) {
-      this.propose({ kind: "leaseRevoke", req: { id } }).catch((err) => {
-        if (!(err instanceof StoreError && err.code === "LeaseNotFound")) {
-          this.opts.log(`store: revoking expired lease ${id} failed: ${(err as Error).message}`);
-        }
-      });
-    }
+    this.leases.revokeExpired();
   }
 }

@@ -9,8 +9,11 @@ const MAGIC = Buffer.from("KITESRV1", "latin1");
 
 export interface MemberRecord {
   id: number;
+  /** Empty until the member has started and published its attributes. */
   name: string;
   peerURLs: string[];
+  /** Published by the member itself once it runs (etcd: the attributes update). */
+  clientURLs?: string[];
   isLearner: boolean;
 }
 
@@ -18,6 +21,8 @@ export interface ServerState {
   clusterId: bigint;
   members: MemberRecord[];
   alarms: AlarmMember[];
+  /** Ids of removed members, never to be reused (etcd keeps them as "removed"). */
+  removed?: number[];
 }
 
 export class SnapshotDataError extends Error {

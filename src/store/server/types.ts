@@ -120,6 +120,13 @@ export interface MemberListResult {
   members: Member[];
 }
 
+/** Answer to MemberAdd: the new member (no name or client URLs until it starts) and all members. */
+export interface MemberAddResult {
+  header: ResponseHeader;
+  member: Member;
+  members: Member[];
+}
+
 export interface StatusResult {
   header: ResponseHeader;
   /** etcd version the server claims to be, e.g. "3.4.23". */
@@ -196,6 +203,21 @@ export interface KvService {
 
   status(): Promise<StatusResult>;
   memberList(): Promise<MemberListResult>;
+  /**
+   * Cluster membership (etcd's Cluster service); optional so single-member fakes need not
+   * implement them. Errors are StoreErrors with etcd's texts (MemberNotFound, PeerURLExist,
+   * MemberExist, MemberNotLearner, LearnerNotReady, TooManyLearners, MemberBadURLs, NoLeader).
+   */
+  memberAdd?(peerURLs: string[], isLearner: boolean): Promise<MemberAddResult>;
+  memberRemove?(id: bigint): Promise<MemberListResult>;
+  memberUpdate?(id: bigint, peerURLs: string[]): Promise<MemberListResult>;
+  /** Only the leader can tell whether the learner caught up; other members forward to it. */
+  memberPromote?(id: bigint): Promise<MemberListResult>;
+  /**
+   * Maintenance.MoveLeader, answered by the leader only (NotLeader elsewhere): hands leadership
+   * to a voting member and waits until it leads (BadLeaderTransferee, TimeoutLeaderTransfer).
+   */
+  moveLeader?(transferee: bigint): Promise<{ header: ResponseHeader }>;
   /** Hash of the MVCC keyspace up to revision (0 = current), as etcd's HashKV. */
   hashKV(revision: number): Promise<HashKVResult>;
   /** The state-machine image, streamed in chunks (etcd streams its bbolt file). */

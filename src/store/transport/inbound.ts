@@ -2,10 +2,13 @@
 // from a known peer within the handshake timeout; anything else (garbage, a foreign cluster,
 // a removed member) is answered if possible, logged and closed without disturbing the
 // listener. A stream connection then delivers message frames in order and answers pings; a
-// snapshot connection delivers its one message and acknowledges it.
+// snapshot connection delivers its one message and acknowledges it; a request connection
+// (request.ts) may come from a member not known yet, hands its one request to the server and
+// writes back the response.
 import type { Socket } from "node:net";
 import type { NodeId } from "../../raft/types.js";
 import { decodeMessage } from "./codec.js";
+import { decodeRequestFrame, encodeResponseFrame, MAX_REQUEST_BYTES } from "./request.js";
 import type { TransportContext } from "./types.js";
 import {
   ByteQueue,
@@ -32,6 +35,7 @@ export class InboundConnection {
   private readonly inbox: ByteQueue;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private requestTaken = false;
 
   constructor(
     private readonly ctx: TransportContext,
@@ -91,12 +95,15 @@ export class InboundConnection {
     clearTimeout(this.handshakeTimer);
     const { ctx } = this;
     let status = HelloStatus.Ok;
+    // A request may come from a member that does not know the cluster or this member's id yet.
+    const request = hello.channel === Channel.Request;
     if (hello.version !== PROTOCOL_VERSION) status = HelloStatus.UnsupportedVersion;
-    else if (hello.clusterId !== ctx.clusterId) status = HelloStatus.ClusterMismatch;
-    else if (hello.to !== ctx.memberId) status = HelloStatus.WrongMember;
-    else if (hello.channel !== Channel.Stream && hello.channel !== Channel.Snapshot)
+    else if (hello.clusterId !== ctx.clusterId && !(request && hello.clusterId === 0n))
+      status = HelloStatus.ClusterMismatch;
+    else if (hello.to !== ctx.memberId && !(request && hello.to === 0)) status = HelloStatus.WrongMember;
+    else if (hello.channel !== Channel.Stream && hello.channel !== Channel.Snapshot && !request)
       status = HelloStatus.BadChannel;
-    else if (!ctx.knowsPeer(hello.from)) status = HelloStatus.UnknownSender;
+    else if (!request && !ctx.knowsPeer(hello.from)) status = HelloStatus.UnknownSender;
     this.socket.write(
       encodeAck({ version: PROTOCOL_VERSION, status, clusterId: ctx.clusterId, memberId: ctx.memberId }),
     );
@@ -114,6 +121,7 @@ export class InboundConnection {
     this.peer = hello.from;
     this.channel = hello.channel;
     if (hello.channel === Channel.Snapshot) this.inbox.maxFrameBytes = SNAPSHOT_FRAME_LIMIT;
+    if (request) this.inbox.maxFrameBytes = MAX_REQUEST_BYTES;
     this.onAccepted(this);
     return true;
   }
@@ -124,7 +132,12 @@ export class InboundConnection {
       this.socket.write(controlFrame(FrameKind.Pong, f.payload));
       return;
     }
-    if (f.kind !== FrameKind.Message) throw new Error(`unexpected frame kind ${f.kind}`);
+    if (f.kind === FrameKind.Request && this.channel === Channel.Request && !this.requestTaken) {
+      this.serveRequest(peer, f.payload);
+      return;
+    }
+    if (f.kind !== FrameKind.Message || this.channel === Channel.Request)
+      throw new Error(`unexpected frame kind ${f.kind}`);
     const m = decodeMessage(f.payload);
     if (m.from !== peer || m.to !== this.ctx.memberId) {
       throw new Error(
@@ -145,5 +158,30 @@ export class InboundConnection {
       this.socket.end(controlFrame(FrameKind.SnapshotAck, Uint8Array.of(cut ? 0 : 1)));
       this.closed = true;
     }
+  }
+
+  /** Answers one request; a cut link drops it unanswered, as it would drop a message. */
+  private serveRequest(from: NodeId, payload: Buffer): void {
+    this.requestTaken = true;
+    const { method, body } = decodeRequestFrame(payload);
+    if (from !== 0 && this.ctx.faults.isCut(from)) {
+      this.ctx.stats.messagesCut++;
+      this.close();
+      return;
+    }
+    const handler = this.ctx.handleRequest;
+    const reply = Promise.resolve().then(() => {
+      if (!handler) throw new Error("this member serves no peer requests");
+      return handler(from, method, body);
+    });
+    reply.then(
+      (out) => {
+        if (!this.socket.destroyed) this.socket.end(encodeResponseFrame(true, out));
+      },
+      (err: unknown) => {
+        if (!this.socket.destroyed)
+          this.socket.end(encodeResponseFrame(false, Buffer.from(String((err as Error)?.message ?? err))));
+      },
+    );
   }
 }

@@ -11,6 +11,7 @@ import { TransportFaults } from "./faults.js";
 import { InboundConnection } from "./inbound.js";
 import { TransportMetrics } from "./metrics.js";
 import { PeerStream } from "./outbound.js";
+import { type PeerReply, PeerRequestError, peerRequest } from "./request.js";
 import { SnapshotSend } from "./snapshot.js";
 import {
   consoleTransportLogger,
@@ -64,6 +65,7 @@ export class PeerTransport {
         this.later(() => this.options.onUnreachable(peer));
       },
       knowsPeer: (id) => this.peers.has(id),
+      handleRequest: options.onRequest,
       deliver: (m) => {
         if (this.state === "stopped") return;
         try {
@@ -217,6 +219,30 @@ export class PeerTransport {
       this.options.onSnapshotStatus(id, ok);
       if (!ok) this.options.onUnreachable(id);
     });
+  }
+
+  /**
+   * Calls method on peer `to` (request.ts) and resolves with its reply body. A cut link fails
+   * the call at once, as it would drop a message.
+   */
+  async request(to: NodeId, method: string, body: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    const peer = this.peers.get(to);
+    if (this.state !== "started") throw new PeerRequestError(`peer transport is ${this.state}`);
+    if (!peer) throw new PeerRequestError(`${method}: member ${hex(to)} is not a known peer`);
+    if (this.faults.isCut(to)) {
+      this.ctx.stats.messagesCut++;
+      throw new PeerRequestError(`${method}: the link to member ${hex(to)} is cut`);
+    }
+    const reply: PeerReply = await peerRequest({
+      url: peer.url,
+      clusterId: this.ctx.clusterId,
+      from: this.ctx.memberId,
+      to,
+      method,
+      body,
+      timeoutMs,
+    });
+    return reply.body;
   }
 
   /** Applies a fault spec such as "cut:2,3" or "heal" (see faults.ts); throws FaultSpecError when invalid. */

@@ -4,6 +4,7 @@ import type { Registry } from "prom-client";
 import type { Message, NodeId } from "../../raft/types.js";
 import type { TransportFaults } from "./faults.js";
 import type { TransportMetrics } from "./metrics.js";
+import type { PeerRequestHandler } from "./request.js";
 
 export interface TransportLogger {
   info(message: string): void;
@@ -27,6 +28,8 @@ export interface PeerTransportOptions {
   onUnreachable: (id: NodeId) => void;
   /** A MsgSnap to id was delivered (ok) or failed (raft: reportSnapshot). */
   onSnapshotStatus: (id: NodeId, ok: boolean) => void;
+  /** Serves request/response calls from other members (request.ts); without it they fail. */
+  onRequest?: PeerRequestHandler;
   logger?: TransportLogger;
   /** When set, etcd_network_* metrics are registered here. */
   metrics?: Registry;
@@ -125,6 +128,7 @@ export interface TransportContext {
   /** A stream lost `count` queued messages to peer with its connection. */
   streamDropped(peer: NodeId, count: number): void;
   knowsPeer(id: NodeId): boolean;
+  readonly handleRequest: PeerRequestHandler | undefined;
   /** Hands a received message to the driver (after fault filtering). */
   deliver(m: Message): void;
 }

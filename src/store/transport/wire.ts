@@ -3,7 +3,8 @@
 // member ids) answered by a fixed-size ack (status, the listener's cluster and member id).
 // After that both directions carry frames: u32 payload length | u8 kind | payload.
 // A stream connection carries messages and pings one way and pongs back; a snapshot
-// connection carries exactly one message frame and gets one SnapshotAck frame back.
+// connection carries exactly one message frame and gets one SnapshotAck frame back; a request
+// connection carries one Request frame and gets one Response frame back (request.ts).
 export class WireError extends Error {
   override name = "WireError";
 }
@@ -18,6 +19,8 @@ const U64_MAX = (1n << 64n) - 1n;
 export enum Channel {
   Stream = 1,
   Snapshot = 2,
+  /** One request and its response; the cluster and member ids in its hello may be 0 (unknown). */
+  Request = 3,
 }
 
 export enum HelloStatus {
@@ -55,6 +58,10 @@ export enum FrameKind {
   Pong = 3,
   /** Payload: u8, 1 when the receiver handed the snapshot message on. */
   SnapshotAck = 4,
+  /** Payload: u16 LE method length, method (utf8), body. */
+  Request = 5,
+  /** Payload: u8 status (0 ok, 1 failed), then the body or the failure text. */
+  Response = 6,
 }
 
 export interface Hello {
