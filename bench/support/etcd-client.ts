@@ -6,7 +6,11 @@ import * as protoLoader from "@grpc/proto-loader";
 
 export type Unary = (req: unknown, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void;
 
-export function kvClient(endpoint: string): { put: Unary; range: Unary; close(): void } {
+type ServiceCtor = new (addr: string, creds: grpc.ChannelCredentials) => grpc.Client;
+let services: { KV: ServiceCtor; Maintenance: ServiceCtor } | undefined;
+
+function etcdServices(): { KV: ServiceCtor; Maintenance: ServiceCtor } {
+  if (services) return services;
   const protoPath = createRequire(import.meta.url).resolve("etcd3/proto/rpc.proto");
   const def = protoLoader.loadSync(protoPath, {
     keepCase: true,
@@ -16,14 +20,64 @@ export function kvClient(endpoint: string): { put: Unary; range: Unary; close():
     oneofs: true,
   });
   const pkg = grpc.loadPackageDefinition(def) as unknown as {
-    etcdserverpb: { KV: new (addr: string, creds: grpc.ChannelCredentials) => grpc.Client };
+    etcdserverpb: { KV: ServiceCtor; Maintenance: ServiceCtor };
   };
-  const client = new pkg.etcdserverpb.KV(endpoint, grpc.credentials.createInsecure()) as unknown as {
-    Put: Unary;
+  services = pkg.etcdserverpb;
+  return services;
+}
+
+type UnaryWithOptions = (
+  req: unknown,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  cb: (err: grpc.ServiceError | null, res: unknown) => void,
+) => void;
+
+export function kvClient(endpoint: string): {
+  put: Unary;
+  range: Unary;
+  /** One Put that fails with DEADLINE_EXCEEDED unless answered within deadlineMs. */
+  putWithin(req: unknown, deadlineMs: number): Promise<void>;
+  close(): void;
+} {
+  const client = new (etcdServices().KV)(endpoint, grpc.credentials.createInsecure()) as unknown as {
+    Put: Unary & UnaryWithOptions;
     Range: Unary;
     close(): void;
   };
-  return { put: client.Put.bind(client), range: client.Range.bind(client), close: () => client.close() };
+  return {
+    put: client.Put.bind(client),
+    range: client.Range.bind(client),
+    putWithin: (req, deadlineMs) =>
+      new Promise((resolve, reject) =>
+        client.Put(req, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (err) =>
+          err ? reject(err) : resolve(),
+        ),
+      ),
+    close: () => client.close(),
+  };
+}
+
+/** The Maintenance Status of one member: its own id and the leader it knows (decimal strings, "0" = none). */
+export async function memberStatus(
+  endpoint: string,
+  deadlineMs = 1000,
+): Promise<{ memberId: string; leader: string }> {
+  const client = new (etcdServices().Maintenance)(endpoint, grpc.credentials.createInsecure()) as unknown as {
+    Status: UnaryWithOptions;
+    close(): void;
+  };
+  try {
+    return await new Promise((resolve, reject) =>
+      client.Status({}, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => {
+        if (err) return reject(err);
+        const r = res as { header: { member_id: string }; leader: string };
+        resolve({ memberId: r.header.member_id, leader: r.leader });
+      }),
+    );
+  } finally {
+    client.close();
+  }
 }
 
 /** Resolves once the endpoint answers a Range, or rejects after deadlineMs. */

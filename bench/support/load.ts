@@ -1,4 +1,4 @@
-// Runs a load phase as several worker processes against one endpoint and merges their results.
+// Runs a load phase as several worker processes against one or more endpoints and merges their results.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
@@ -19,18 +19,20 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+/** Worker i talks to endpoints[i % endpoints.length] (a single endpoint string is one member). */
 export async function runPhase(
-  endpoint: string,
+  endpoints: string | string[],
   op: "put" | "range" | "range-serializable",
   opts: { workers: number; clientsPerWorker: number; seconds: number; valueBytes: number },
 ): Promise<PhaseResult> {
+  const targets = typeof endpoints === "string" ? [endpoints] : endpoints;
   const runs = Array.from({ length: opts.workers }, (_, worker) => {
     const child = spawn(
       process.execPath,
       [
         workerPath,
         "--endpoint",
-        endpoint,
+        targets[worker % targets.length]!,
         "--op",
         op,
         "--clients",
