@@ -8,6 +8,17 @@ registerCommand({
   run: async (args) => (await import("./commands/store.js")).storeCommand.run(args),
 });
 
+registerCommand({
+  name: "server",
+  summary: "Run the Kubernetes API server (with an embedded kite store unless --etcd-servers is given)",
+  run: async (args) => (await import("./commands/server.js")).serverCommand.run(args),
+});
+registerCommand({
+  name: "kubeconfig",
+  summary: "Print the admin kubeconfig of a kite apiserver",
+  run: async (args) => (await import("./commands/kubeconfig.js")).kubeconfigCommand.run(args),
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
