@@ -6,6 +6,19 @@ export function isObject(v: unknown): v is JsonObject {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** An own property or undefined: inherited members (e.g. "__proto__") are never data. */
+export function getOwn(obj: JsonObject, key: string): JsonValue | undefined {
+  return Object.hasOwn(obj, key) ? obj[key] : undefined;
+}
+
+/**
+ * Sets obj[key] as an own data property. Plain assignment would treat a "__proto__" key from a
+ * request body as the prototype and let a patch write into Object.prototype.
+ */
+export function setOwn(obj: JsonObject, key: string, value: JsonValue): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 export function deepClone<T>(v: T): T {
   return v === undefined ? v : structuredClone(v);
 }

@@ -3,7 +3,7 @@
 // with them, so callers may edit it freely.
 
 import type { JsonObject, JsonValue } from "../types.js";
-import { deepClone, isObject } from "./json.js";
+import { deepClone, getOwn, isObject, setOwn } from "./json.js";
 
 export function applyMergePatch(target: JsonValue | undefined, patch: JsonValue): JsonValue {
   return mergeInto(deepClone(target), patch);
@@ -14,7 +14,7 @@ function mergeInto(target: JsonValue | undefined, patch: JsonValue): JsonValue {
   const out: JsonObject = isObject(target) ? target : {};
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) delete out[key];
-    else out[key] = mergeInto(out[key], value);
+    else setOwn(out, key, mergeInto(getOwn(out, key), value));
   }
   return out;
 }

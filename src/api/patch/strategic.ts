@@ -6,7 +6,7 @@
 
 import { badRequest, type StatusError, unknownError, unprocessablePatch } from "../errors.js";
 import type { JsonObject, JsonValue } from "../types.js";
-import { deepClone, goTypeName, isObject } from "./json.js";
+import { deepClone, getOwn, goTypeName, isObject, setOwn } from "./json.js";
 import { type FieldSchema, fieldOf, type TypeSchema } from "./schema.js";
 
 const deletePrefix = "$deleteFromPrimitiveList";
@@ -106,31 +106,37 @@ function mergeMap(
       delete out[key];
       continue;
     }
-    const origV = out[key];
+    const origV = getOwn(out, key);
     if (origV === undefined || sameKind(origV, patchV) === false) {
       if (!isDeleteList) {
         discardNulls(patchV);
         const [v, keep] = removeDirectives(patchV);
-        if (keep) out[key] = v as JsonValue;
+        if (keep) setOwn(out, key, v as JsonValue);
         else delete out[key];
       }
       continue;
     }
     const field = fieldOf(schema, key);
     if (isObject(origV)) {
-      out[key] =
+      setOwn(
+        out,
+        key,
         strategyOf(field) === "replace"
           ? (patchV as JsonObject)
-          : mergeMap(origV, patchV as JsonObject, field.type);
+          : mergeMap(origV, patchV as JsonObject, field.type),
+      );
     } else if (Array.isArray(origV)) {
       const strategy = strategyOf(field);
-      out[key] =
+      setOwn(
+        out,
+        key,
         strategy === "merge" || isDeleteList
           ? mergeSlice(origV, patchV as JsonValue[], field, isDeleteList)
-          : (patchV as JsonValue[]);
+          : (patchV as JsonValue[]),
+      );
     } else {
       const [v, keep] = removeDirectives(patchV);
-      if (keep) out[key] = v as JsonValue;
+      if (keep) setOwn(out, key, v as JsonValue);
       else delete out[key];
     }
   }
@@ -408,7 +414,7 @@ function removeDirectives(v: JsonValue): [JsonValue | undefined, boolean] {
     if (Object.hasOwn(v, "$patch")) return [undefined, false];
     for (const k of Object.keys(v)) {
       const [nv, keep] = removeDirectives(v[k]!);
-      if (keep) v[k] = nv as JsonValue;
+      if (keep) setOwn(v, k, nv as JsonValue);
       else delete v[k];
     }
   }
