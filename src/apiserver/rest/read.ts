@@ -22,6 +22,7 @@ import {
   statusErrorFromTarget,
   writeBody,
 } from "./respond.js";
+import { encodeJsonEvent, WatchResponseWriter } from "./watch-stream.js";
 
 export async function getObject(env: Env, call: Call): Promise<void> {
   const { rr } = call;
@@ -243,11 +244,14 @@ export async function watchObjects(env: Env, call: Call): Promise<void> {
   await new Promise<void>((resolve) => {
     let ended = false;
     let headers = true;
+    // A client this far behind re-watches from its last resourceVersion, as after any stream end.
+    const out = new WatchResponseWriter(res, maxUnsentWatchBytes, () => finish());
     const finish = () => {
       if (ended) return;
       ended = true;
       clearTimeout(timer);
       stream.stop();
+      out.close();
       if (!res.writableEnded) res.end();
       resolve();
     };
@@ -263,6 +267,11 @@ export async function watchObjects(env: Env, call: Call): Promise<void> {
     stream.onEvent((event: WatchEvent<KubeObject>) => {
       if (ended) return;
       if (event.type === "BOOKMARK" && !bookmarks) return;
+      if (target.kind === "object") {
+        out.write(encodeJsonEvent(rr.def, event), event.type === "ERROR");
+        if (event.type === "ERROR") finish();
+        return;
+      }
       let object: unknown = event.object;
       if (event.type !== "ERROR") {
         const obj = withType(rr.def, event.object as KubeObject);
@@ -286,9 +295,7 @@ export async function watchObjects(env: Env, call: Call): Promise<void> {
           object = obj;
         }
       }
-      res.write(`${JSON.stringify({ type: event.type, object })}\n`);
-      // A client this far behind re-watches from its last resourceVersion, as after any stream end.
-      if (res.writableLength > maxUnsentWatchBytes) finish();
+      out.write(Buffer.from(`${JSON.stringify({ type: event.type, object })}\n`), event.type === "ERROR");
       if (event.type === "ERROR") finish();
     });
   });

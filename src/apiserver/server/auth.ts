@@ -99,6 +99,8 @@ function withAuthenticatedGroup(user: UserInfo): UserInfo {
 
 /** Owns the request authenticators: bearer token first, then a verified client certificate. */
 export class RequestAuthenticator {
+  private readonly bySocket = new WeakMap<TLSSocket, AuthResult>();
+
   constructor(private readonly tokens: Map<string, UserInfo>) {}
 
   /**
@@ -113,6 +115,15 @@ export class RequestAuthenticator {
       return user ? { user: withAuthenticatedGroup(user) } : { failed: true };
     }
     const socket = req.socket as TLSSocket;
+    // A connection's certificate is fixed at its handshake; keep-alive requests reuse the answer.
+    const known = this.bySocket.get(socket);
+    if (known) return known;
+    const result = this.fromCertificate(socket);
+    this.bySocket.set(socket, result);
+    return result;
+  }
+
+  private fromCertificate(socket: TLSSocket): AuthResult {
     if (typeof socket.getPeerCertificate === "function") {
       const peer = socket.getPeerCertificate();
       if (peer && Object.keys(peer).length > 0) {
