@@ -2,7 +2,8 @@
 // leader lease), vote handling and configuration changes. The follower and candidate roles
 // live in follower.ts, the leader role (replication, commit, ReadIndex, leadership transfer)
 // in leader.ts. Mirrors etcd-io/raft's raft struct, without AsyncStorageWrites: the driver
-// persists each Ready before sending its messages.
+// persists each Ready before sending the messages that depend on it (a leader's MsgApp may go
+// out while it persists the same entries; the leader counts its own copy when it appends).
 
 import { decodeConfChange, normalizeConfState } from "./confchange.js";
 import { stepCandidate, stepFollower } from "./follower.js";
@@ -161,6 +162,17 @@ export class Raft {
     this.pendingReadIndexMessages = [];
     this.bcastPending = false;
     this.readRoundPending = false;
+  }
+
+  /**
+   * A follower forgets its leader, without campaigning (etcd-io/raft ForgetLeader). With
+   * CheckQuorum and PreVote, followers that heard from a leader lately refuse (pre-)votes
+   * until an election timeout has passed; one that forgot its leader grants them at once, so
+   * when the leader is known to be gone a new one can be elected without that wait. It
+   * follows again as soon as a leader's message arrives.
+   */
+  forgetLeader(): void {
+    if (this.state === StateType.Follower) this.lead = NONE;
   }
 
   becomeFollower(term: number, lead: NodeId): void {

@@ -161,6 +161,10 @@ export class RawNode implements RaftNode {
     this.raft.step(newMessage({ type: MessageType.ReadIndex, context: ctx }));
   }
 
+  forgetLeader(): void {
+    this.raft.forgetLeader();
+  }
+
   reportUnreachable(id: NodeId): void {
     this.raft.step(newMessage({ type: MessageType.Unreachable, from: id }));
   }

@@ -233,6 +233,11 @@ export interface RaftNode {
   transferLeader(transferee: NodeId): void;
   /** Requests a linearizable read point; it comes back as a ReadState carrying ctx. */
   readIndex(ctx: Uint8Array): void;
+  /**
+   * A follower drops its leader without campaigning, so it grants (pre-)votes at once rather
+   * than honouring the leader lease; for when the leader is known to be gone.
+   */
+  forgetLeader(): void;
   reportUnreachable(id: NodeId): void;
   reportSnapshot(id: NodeId, status: SnapshotStatus): void;
   status(): Status;

@@ -3,7 +3,7 @@ import { after, describe, test } from "node:test";
 import { Registry } from "prom-client";
 import { EntryType, type Message, MessageType } from "../../src/raft/types.js";
 import { waitFor } from "../support/require.js";
-import { Harness, msg } from "./transport-support.js";
+import { freePort, Harness, msg } from "./transport-support.js";
 
 const h = new Harness();
 after(() => h.stopAll());
@@ -146,6 +146,22 @@ describe("peer transport streams", () => {
     assert.match(text, /etcd_network_peer_round_trip_time_seconds_count\{To="42"\} [1-9]/);
     const textB = await b.transport.stats();
     assert.ok(textB.bytesReceived > 0);
+  });
+
+  test("onPeerLost reports a peer whose established stream broke, not one never reached", async () => {
+    const lost: number[] = [];
+    const a = await h.node(61, { onPeerLost: (id) => lost.push(id) });
+    const b = await h.node(62);
+    await h.connect([a, b]);
+    a.transport.addPeer(63, `http://127.0.0.1:${await freePort()}`);
+    await b.transport.stop();
+    await waitFor(() => lost.length > 0, 5000, "the lost stream to be reported");
+    await waitFor(
+      () => a.warnings.some((w) => w.startsWith("peer 0x3f: cannot connect")),
+      5000,
+      "a failed dial to the peer that never answered",
+    );
+    assert.deepEqual(lost, [62]);
   });
 
   test("updatePeer redirects the stream to a member's new address", async () => {

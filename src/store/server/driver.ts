@@ -1,21 +1,23 @@
 // The Raft driver: owns the RawNode, the WAL, the snapshotter and the state machine, and runs
-// the Ready loop. Each Ready is handled strictly in order: persist (snapshot file and WAL
-// records, fdatasync when Raft says so) before anything that depends on it, then send
-// messages, apply committed entries, release linearizable reads, and advance. Proposals that
-// arrive while an fdatasync runs pile up in Raft's unstable log and go out in the next Ready:
-// one fdatasync per batch (group commit). Messages go out after the fdatasync, on the leader
-// too (no §10.2.1 parallel send); a MsgSnap carries the state as applied now.
+// the Ready loop, one Ready at a time. Each Ready is persisted (snapshot file and WAL records,
+// fdatasync when Raft says so) before anything that depends on it: messages that promise
+// durable state, applying entries that arrive in it, releasing linearizable reads, advance.
+// What depends on nothing in it goes first (earlywork.ts): the leader's MsgApp overlap its own
+// fdatasync (Raft thesis §10.2.1), and committed entries already on disk are applied and
+// answered at once. Proposals that arrive while an fdatasync runs pile up in Raft's unstable
+// log and go out in the next Ready: one fdatasync per batch (group commit). A MsgSnap carries
+// the state as applied now.
 
-import { type MemoryStorage, NONE, ProposalDroppedError, RawNode } from "../../raft/index.js";
+import { type MemoryStorage, RawNode } from "../../raft/index.js";
 import {
   type ConfChangeType,
   type Entry,
+  type HardState,
   type Message,
   MessageType,
   type NodeId,
   type Ready,
   SnapshotStatus,
-  StateType,
   type Status,
 } from "../../raft/types.js";
 import { Lessor } from "../mvcc/index.js";
@@ -24,24 +26,18 @@ import { type ApplyHost, applyEntry } from "./applier.js";
 import { StateMachine } from "./apply.js";
 import { type ResolvedOptions, raftConfig, type Transport } from "./config.js";
 import type { OpenedDataDir } from "./disk.js";
+import { planEarlyWork } from "./earlywork.js";
 import { StoreError } from "./errors.js";
-import { RequestIdGenerator } from "./ids.js";
-import { encodeMemberContext, type MemberChangeContext } from "./membership.js";
+import { Leadership } from "./leadership.js";
+import type { MemberChangeContext } from "./membership.js";
 import type { ServerMetrics } from "./metrics.js";
+import { type Applied, Proposer } from "./proposals.js";
 import { ReadIndexBatcher } from "./readindex.js";
-import { encodeRequest, type InternalRequest } from "./requestcodec.js";
-import { AppliedSignal, LeaderSignal } from "./signals.js";
+import type { InternalRequest } from "./requestcodec.js";
+import { AppliedSignal } from "./signals.js";
 import { SnapshotKeeper } from "./snapkeeper.js";
 import type { MemberRecord } from "./snapshotdata.js";
 import { ProposalWaiters } from "./waiters.js";
-
-/** What a proposer gets back: the state machine's result and the state right after it. */
-export interface Applied<T> {
-  value: T;
-  /** Store revision right after the entry was applied. */
-  revision: number;
-  raftTerm: number;
-}
 
 /** How often (in ticks) the slow housekeeping runs: timeouts, read retries, lease expiry. */
 const HOUSEKEEPING_TICKS = 10;
@@ -57,12 +53,13 @@ export class RaftDriver {
   readonly snapshots: SnapshotKeeper;
   private readonly waiters: ProposalWaiters;
   readonly reads: ReadIndexBatcher;
-  private readonly ids = new RequestIdGenerator();
+  private readonly proposer: Proposer;
   private readonly applyHost: ApplyHost;
+  private readonly leadership: Leadership;
 
-  private leader = NONE;
-  private raftState: StateType = StateType.Follower;
   private term: number;
+  /** The hard state on disk (the last one the WAL saved). */
+  private persistedHardState: HardState;
   private commitIndex: number;
   private applied: number;
   private confState;
@@ -73,7 +70,6 @@ export class RaftDriver {
   private ticks = 0;
   private stopped = false;
   private failure: unknown;
-  private readonly leaderSignal = new LeaderSignal();
   private readonly appliedSignal = new AppliedSignal();
   private closing: Promise<void> | undefined;
   /** Called every housekeeping period (lease expiry, watch progress...). */
@@ -105,6 +101,7 @@ export class RaftDriver {
     this.snapshots = new SnapshotKeeper(disk, opts, metrics, (err) => this.fail(err), snapMeta.index);
     this.confState = snapMeta.confState;
     const hs = this.storage.initialState().hardState;
+    this.persistedHardState = hs;
     this.term = hs.term;
     this.commitIndex = hs.commit;
     this.node = new RawNode(raftConfig(opts, this.memberId, this.storage, snapMeta.index));
@@ -123,6 +120,26 @@ export class RaftDriver {
         setTimeout(() => this.fail(new StoreError("MemberRemoved")), 10 * opts.tickMs).unref();
       },
     };
+    this.proposer = new Proposer({
+      memberId: this.memberId,
+      node: this.node,
+      waiters: this.waiters,
+      metrics,
+      maxRequestBytes: opts.maxRequestBytes,
+      awaitLeader: () => this.awaitLeader(),
+      checkRunning: () => this.checkRunning(),
+      schedule: () => this.schedule(),
+    });
+    this.leadership = new Leadership({
+      memberId: this.memberId,
+      node: this.node,
+      lessor: this.lessor,
+      metrics,
+      electionMs: opts.electionMs,
+      random: opts.random,
+      voters: () => this.confState.voters,
+      poke: (f) => this.poke(f),
+    });
     this.reads = new ReadIndexBatcher(
       {
         requestReadIndex: (ctx) => {
@@ -149,11 +166,11 @@ export class RaftDriver {
   }
 
   get leaderId(): number {
-    return this.leader;
+    return this.leadership.leader;
   }
 
   get isLeader(): boolean {
-    return this.raftState === StateType.Leader;
+    return this.leadership.isLeader;
   }
 
   get isLearner(): boolean {
@@ -180,59 +197,29 @@ export class RaftDriver {
   /** Resolves once a leader is known; fails with NoLeader after two election timeouts without one. */
   awaitLeader(): Promise<void> {
     this.checkRunning();
-    return this.leaderSignal.wait(this.leader !== NONE, 2 * this.opts.electionMs);
+    return this.leadership.known(2 * this.opts.electionMs);
   }
 
   /** Proposes a request and resolves with its result once applied here. */
-  async propose<T>(request: InternalRequest): Promise<Applied<T>> {
-    const id = this.ids.nextId();
-    const data = encodeRequest(this.memberId, id, request);
-    if (data.byteLength > this.opts.maxRequestBytes) throw new StoreError("RequestTooLarge");
-    return this.submit<T>(id, () => this.node.propose(data));
+  propose<T>(request: InternalRequest): Promise<Applied<T>> {
+    return this.proposer.propose<T>(request);
   }
 
-  /**
-   * Proposes a membership ConfChange and resolves with the member list once it is applied
-   * here; rejects with the membership error when validation at apply time refuses it.
-   */
+  /** Proposes a membership change; resolves with the member list once applied here. */
   proposeConfChange(
     type: ConfChangeType,
     member: Omit<MemberChangeContext, "proposer" | "requestId">,
   ): Promise<Applied<readonly MemberRecord[]>> {
-    const requestId = this.ids.nextId();
-    const context = encodeMemberContext({ ...member, proposer: this.memberId, requestId });
-    return this.submit(requestId, () => this.node.proposeConfChange({ type, nodeId: member.id, context }));
-  }
-
-  /** Hands a proposal to Raft once a leader is known and waits for it to apply here. */
-  private async submit<T>(id: number, offer: () => void): Promise<Applied<T>> {
-    await this.awaitLeader();
-    this.checkRunning();
-    const result = this.waiters.register<Applied<T>>(id);
-    try {
-      offer();
-    } catch (err) {
-      this.waiters.reject(
-        id,
-        err instanceof ProposalDroppedError ? new StoreError("NoLeader", err.message) : err,
-      );
-    }
-    this.metrics.proposalsPending.inc();
-    this.schedule();
-    try {
-      return await result;
-    } catch (err) {
-      this.metrics.proposalsFailed.inc();
-      throw err;
-    } finally {
-      this.metrics.proposalsPending.dec();
-    }
+    return this.proposer.proposeConfChange(type, member);
   }
 
   /** The transport's callbacks: a message from a peer, an unreachable peer, a snapshot's fate. */
   readonly peerEvents = {
     message: (m: Message) => this.poke(() => this.node.step(m)),
     unreachable: (id: NodeId) => this.poke(() => this.node.reportUnreachable(id)),
+    lost: (id: NodeId) => {
+      if (!this.stopped) this.leadership.peerLost(id);
+    },
     snapshotStatus: (id: NodeId, ok: boolean) =>
       this.poke(() => this.node.reportSnapshot(id, ok ? SnapshotStatus.Finish : SnapshotStatus.Failure)),
   };
@@ -272,6 +259,7 @@ export class RaftDriver {
     this.closing ??= (async () => {
       this.stopped = true;
       if (this.ticker) clearInterval(this.ticker);
+      this.leadership.stop();
       await this.loop;
       await this.snapshots.settled();
       const stopped = new StoreError("Stopped");
@@ -334,6 +322,7 @@ export class RaftDriver {
     this.opts.log(`store: fatal: ${(err as Error)?.stack ?? err}`);
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
+    this.leadership.stop();
     const stopped = new StoreError("Stopped", String(err));
     this.waiters.rejectAll(stopped);
     this.reads.failAll(stopped);
@@ -342,13 +331,19 @@ export class RaftDriver {
   }
 
   private async handleReady(rd: Ready): Promise<void> {
-    if (rd.softState) this.onSoftState(rd.softState.lead, rd.softState.raftState);
+    if (rd.softState) this.leadership.update(rd.softState.lead, rd.softState.raftState);
+    if (rd.hardState) this.term = rd.hardState.term;
+    // See earlywork.ts for what may go ahead of this Ready's WAL write, and why.
+    const plan = planEarlyWork(rd, this.storage.lastIndex(), this.persistedHardState);
+    if (plan.early.length > 0) this.send(plan.early);
     if (rd.snapshot) await this.snapshots.saveReceived(rd.snapshot);
-    if (rd.hardState || rd.entries.length > 0) {
-      const started = performance.now();
-      await this.wal.save(rd.hardState, rd.entries, rd.mustSync);
-      if (rd.mustSync) this.metrics.walFsyncDuration.observe((performance.now() - started) / 1000);
+    const saved = this.persist(rd);
+    if (plan.applyEarly > 0) {
+      // One microtask turn lets the WAL issue its write first, so applying overlaps the I/O.
+      await Promise.resolve();
+      this.applyEntries(rd.committedEntries.slice(0, plan.applyEarly));
     }
+    await saved;
     if (rd.snapshot) {
       this.storage.applySnapshot(rd.snapshot);
       this.sm.restore(rd.snapshot);
@@ -359,34 +354,43 @@ export class RaftDriver {
     this.storage.append(rd.entries);
     if (rd.hardState) {
       this.storage.setHardState(rd.hardState);
-      this.term = rd.hardState.term;
+      this.persistedHardState = rd.hardState;
       this.commitIndex = rd.hardState.commit;
       this.metrics.proposalsCommitted.set(this.commitIndex);
     }
-    if (rd.messages.length > 0) this.transport?.send(rd.messages.map((m) => this.outgoing(m)));
-    if (rd.committedEntries.length > 0) this.applyEntries(rd.committedEntries);
+    if (plan.late.length > 0) this.send(plan.late);
+    if (plan.applyEarly < rd.committedEntries.length)
+      this.applyEntries(rd.committedEntries.slice(plan.applyEarly));
     this.notifyMembers();
     for (const rs of rd.readStates) this.reads.onReadState(rs);
+  }
+
+  /**
+   * Writes rd's entries and hard state; the promise settles once they are fdatasynced. A Ready
+   * that only moves the commit index is written without fdatasync, so nothing waits for it:
+   * the WAL keeps call order, the next synced save covers it, and a failed write fails the
+   * driver here as well as every later save.
+   */
+  private persist(rd: Ready): Promise<void> | undefined {
+    if (rd.mustSync) {
+      const started = performance.now();
+      return this.wal
+        .save(rd.hardState, rd.entries, true)
+        .then(() => this.metrics.walFsyncDuration.observe((performance.now() - started) / 1000));
+    }
+    if (rd.hardState || rd.entries.length > 0) {
+      this.wal.save(rd.hardState, rd.entries, false).catch((err) => this.fail(err));
+    }
+    return undefined;
+  }
+
+  private send(messages: Message[]): void {
+    this.transport?.send(messages.map((m) => this.outgoing(m)));
   }
 
   private outgoing(m: Message): Message {
     if (m.type !== MessageType.Snap) return m;
     return this.snapshots.merged(m, this.applied, this.confState, () => this.sm.snapshotData());
-  }
-
-  private onSoftState(lead: number, state: StateType): void {
-    const wasLeader = this.raftState === StateType.Leader;
-    if (lead !== this.leader) {
-      if (lead !== NONE) this.metrics.leaderChanges.inc();
-      this.leader = lead;
-    }
-    this.raftState = state;
-    const isLeader = state === StateType.Leader;
-    this.metrics.hasLeader.set(lead === NONE ? 0 : 1);
-    this.metrics.isLeader.set(isLeader ? 1 : 0);
-    if (isLeader && !wasLeader) this.lessor.promote(this.opts.electionMs);
-    if (!isLeader && wasLeader) this.lessor.demote();
-    if (lead !== NONE) this.leaderSignal.known();
   }
 
   private applyEntries(entries: Entry[]): void {

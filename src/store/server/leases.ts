@@ -6,10 +6,11 @@
 // leader also proposes revokes for expired leases during housekeeping.
 import type { LeaseGrantResponse, LeaseId } from "../mvcc/types.js";
 import type { ResolvedOptions } from "./config.js";
-import type { Applied, RaftDriver } from "./driver.js";
+import type { RaftDriver } from "./driver.js";
 import { StoreError, toStoreError } from "./errors.js";
 import { LeaseIdGenerator } from "./ids.js";
 import type { ClusterPeers } from "./peers.js";
+import type { Applied } from "./proposals.js";
 
 /** Lease revokes proposed per housekeeping round at most (etcd rate-limits them too). */
 const REVOKES_PER_ROUND = 500;

@@ -43,6 +43,7 @@ export class ClusterPeers {
       onMessage: events.message,
       onUnreachable: events.unreachable,
       onSnapshotStatus: events.snapshotStatus,
+      onPeerLost: events.lost,
       onRequest: (from, method, body) => this.serve(from, method, body),
       logger: { info: () => {}, warn: (m) => o.log(`store: ${m}`) },
       metrics: o.registry,

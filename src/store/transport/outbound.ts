@@ -238,6 +238,7 @@ export class PeerStream {
     this.failuresInARow++;
     if (wasActive) {
       this.ctx.logger.warn(`peer 0x${this.peerId.toString(16)}: lost connection to ${this.url}: ${reason}`);
+      this.ctx.streamLost(this.peerId);
     } else if (this.failuresInARow === 1 || this.failuresInARow % 100 === 0) {
       this.ctx.logger.warn(
         `peer 0x${this.peerId.toString(16)}: cannot connect to ${this.url} (attempt ${this.failuresInARow}): ${reason}`,

@@ -2,8 +2,8 @@
 // the member's peer URL; per peer one outbound stream (batched, pipelined, bounded queue,
 // reconnect with backoff) plus a fresh connection per snapshot. Connections are one-way for
 // messages: a member receives on the streams its peers dial, and sends on the streams it dials.
-// Driver callbacks (onUnreachable, onSnapshotStatus) are deferred to a later turn of the event
-// loop, so they never re-enter the driver in the middle of its send() call.
+// Driver callbacks (onUnreachable, onSnapshotStatus, onPeerLost) are deferred to a later turn
+// of the event loop, so they never re-enter the driver in the middle of its send() call.
 import { createServer, type Server, type Socket } from "node:net";
 import { type Message, MessageType, type NodeId } from "../../raft/types.js";
 import { type PeerAddress, parsePeerUrl } from "./address.js";
@@ -64,6 +64,7 @@ export class PeerTransport {
         metrics?.sendFailed(peer, count);
         this.later(() => this.options.onUnreachable(peer));
       },
+      streamLost: (peer) => this.later(() => this.options.onPeerLost?.(peer)),
       knowsPeer: (id) => this.peers.has(id),
       handleRequest: options.onRequest,
       deliver: (m) => {

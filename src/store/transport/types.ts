@@ -28,6 +28,11 @@ export interface PeerTransportOptions {
   onUnreachable: (id: NodeId) => void;
   /** A MsgSnap to id was delivered (ok) or failed (raft: reportSnapshot). */
   onSnapshotStatus: (id: NodeId, ok: boolean) => void;
+  /**
+   * The established stream to id broke: the peer closed it (its process died or restarted)
+   * or stopped answering pings. A hint that id may be gone; it is redialed as usual.
+   */
+  onPeerLost?: (id: NodeId) => void;
   /** Serves request/response calls from other members (request.ts); without it they fail. */
   onRequest?: PeerRequestHandler;
   logger?: TransportLogger;
@@ -127,6 +132,8 @@ export interface TransportContext {
   readonly faults: TransportFaults;
   /** A stream lost `count` queued messages to peer with its connection. */
   streamDropped(peer: NodeId, count: number): void;
+  /** An established stream to peer broke. */
+  streamLost(peer: NodeId): void;
   knowsPeer(id: NodeId): boolean;
   readonly handleRequest: PeerRequestHandler | undefined;
   /** Hands a received message to the driver (after fault filtering). */
