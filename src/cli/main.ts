@@ -14,6 +14,11 @@ registerCommand({
   run: async (args) => (await import("./commands/server.js")).serverCommand.run(args),
 });
 registerCommand({
+  name: "hollow",
+  summary: "Run N hollow (simulated) nodes against a cluster until stopped",
+  run: async (args) => (await import("./commands/hollow.js")).hollowCommand.run(args),
+});
+registerCommand({
   name: "kubeconfig",
   summary: "Print the admin kubeconfig of a kite apiserver",
   run: async (args) => (await import("./commands/kubeconfig.js")).kubeconfigCommand.run(args),

@@ -1,12 +1,14 @@
 // `kite server`: runs the Kubernetes API server over HTTPS. Without --etcd-servers it first
 // starts an embedded single-member kite store (data in <data-dir>/store) serving the etcd v3
-// API on loopback, and points the apiserver at it. SIGINT/SIGTERM stop the apiserver, then the
-// store.
+// API on loopback, and points the apiserver at it. Once the apiserver is ready the
+// controller-manager and the scheduler start in-process (unless disabled). SIGINT/SIGTERM stop
+// them, then the apiserver, then the store.
 import { join } from "node:path";
 import { type ApiServer, startApiServer } from "../../apiserver/index.js";
 import { type EtcdGrpcServer, startEtcdGrpcServer } from "../../etcdapi/index.js";
 import { StoreServer } from "../../store/index.js";
 import type { Command } from "../index.js";
+import { type ControlPlane, startControlPlane } from "./controlplane.js";
 
 export const SERVER_USAGE = `Run the Kubernetes API server (and, without --etcd-servers, an embedded kite store)
 
@@ -21,6 +23,8 @@ Flags:
       --store-port int                    Port of the embedded store's etcd API on 127.0.0.1 (default 2379, or a free one if taken)
       --service-cluster-ip-range string   CIDR of service cluster IPs (default 10.96.0.0/12)
       --service-node-port-range string    Range of NodePorts (default 30000-32767)
+      --disable-controllers               Do not run the controller-manager
+      --disable-scheduler                 Do not run the scheduler
   -h, --help                              Help for server`;
 
 export interface ServerFlags {
@@ -31,6 +35,9 @@ export interface ServerFlags {
   storePort?: number;
   serviceClusterIpRange: string;
   serviceNodePortRange?: string;
+  /** Set only when the flag is given. */
+  disableControllers?: boolean;
+  disableScheduler?: boolean;
   help: boolean;
 }
 
@@ -56,6 +63,11 @@ export function parseServerFlags(args: string[]): ServerFlags {
     const arg = args[i] ?? "";
     if (arg === "-h" || arg === "--help") {
       flags.help = true;
+      continue;
+    }
+    if (arg === "--disable-controllers" || arg === "--disable-scheduler") {
+      if (arg === "--disable-controllers") flags.disableControllers = true;
+      else flags.disableScheduler = true;
       continue;
     }
     const eq = arg.indexOf("=");
@@ -171,6 +183,21 @@ async function run(args: string[]): Promise<number> {
     throw err;
   }
   console.log(`kite apiserver ready at ${server.url} (kubeconfig: ${server.kubeconfigPath})`);
+  let controlPlane: ControlPlane | undefined;
+  try {
+    controlPlane = await startControlPlane({
+      kubeconfigPath: server.kubeconfigPath,
+      registry: server.metrics.registry,
+      controllers: flags.disableControllers !== true,
+      scheduler: flags.disableScheduler !== true,
+      log,
+    });
+  } catch (err) {
+    await server.close();
+    await embedded?.api.close();
+    await embedded?.store.close();
+    throw err;
+  }
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (code: number, why: string) => {
@@ -179,8 +206,8 @@ async function run(args: string[]): Promise<number> {
       log(`stopping: ${why}`);
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
-      server
-        .close()
+      (controlPlane?.stop() ?? Promise.resolve())
+        .then(() => server.close())
         .then(() => embedded?.api.close())
         .then(() => embedded?.store.close())
         .then(
