@@ -38,7 +38,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     });
     stops.push(() => manager.stop());
     opts.log(
-      `controller-manager started with ${controllers.length} controllers (${controllers.map((c) => c.name).join(", ")})`,
+      `controller-manager started with ${allControllers.length} controllers (${allControllers.map((c) => c.name).join(", ")})`,
     );
   }
   if (opts.scheduler) {
