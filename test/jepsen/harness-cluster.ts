@@ -2,8 +2,14 @@
 // on free loopback ports with its own data dir under one kite- temp root, so a member can be
 // SIGKILLed and restarted on the same data, SIGSTOPped/SIGCONTed, and partitioned through the
 // fault hook ($KITE_FAULT_FILE + SIGUSR2). close() kills every process it started, by pid.
+// A store installs its SIGUSR2 handler only once it serves clients, and until then SIGUSR2 kills
+// it (the default action), so a member is signalled only once its "ready" line was seen (plus a
+// grace period: the line is written just before the handler is installed, and a signal sent
+// the moment it arrives can beat it); a restart waits for that, and any exit the harness did
+// not cause counts as a crash.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,6 +26,36 @@ export interface Member {
   proc: ChildProcess;
   paused: boolean;
   log: string[];
+  /** How each earlier process of this member ended ("pid 123: signal SIGKILL"), oldest first. */
+  exits: string[];
+  /** The current process serves clients and its fault hook is installed. */
+  ready: boolean;
+  /** The current process logged its ready line (ready follows after HOOK_GRACE_MS). */
+  announced: boolean;
+  /** A fault spec was written while the process started; signal it once ready. */
+  signalWhenReady: boolean;
+  /** The harness is SIGKILLing the current process, so its exit is expected. */
+  killing: boolean;
+  /** Exits the harness did not cause. */
+  crashes: string[];
+}
+
+const READY_LINE = "ready to serve client requests";
+const HOOK_GRACE_MS = 200;
+
+/** Whether something accepts TCP connections on host:port (within 1 s). */
+export function listening(hostPort: string): Promise<boolean> {
+  const at = hostPort.lastIndexOf(":");
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostPort.slice(0, at), port: Number(hostPort.slice(at + 1)) });
+    const finish = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => finish(false));
+    socket.once("connect", () => finish(true));
+    socket.once("error", () => finish(false));
+  });
 }
 
 export class StoreProcessCluster {
@@ -39,14 +75,27 @@ export class StoreProcessCluster {
     this.initial = specs.map((s) => `${s.name}=${s.peerUrl}`).join(",");
     this.timing = timing;
     for (const s of specs) {
-      const fields = { ...s, faultFile: join(this.root, `${s.name}.faults`), paused: false, log: [] };
-      this.members.push({ ...fields, proc: this.spawnProcess(fields) });
+      const fields: Omit<Member, "proc"> = {
+        ...s,
+        faultFile: join(this.root, `${s.name}.faults`),
+        paused: false,
+        log: [],
+        exits: [],
+        ready: false,
+        announced: false,
+        signalWhenReady: false,
+        killing: false,
+        crashes: [],
+      };
+      const member = fields as Member;
+      member.proc = this.spawnProcess(member);
+      this.members.push(member);
     }
   }
 
   private timing = { heartbeatMs: 30, electionMs: 300 };
 
-  private spawnProcess(m: Omit<Member, "proc">): ChildProcess {
+  private spawnProcess(m: Member): ChildProcess {
     const clientUrl = `http://${m.clientAddress}`;
     const proc = spawn(
       process.execPath,
@@ -67,12 +116,29 @@ export class StoreProcessCluster {
       ],
       { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, KITE_FAULT_FILE: m.faultFile } },
     );
+    m.ready = false;
+    m.announced = false;
+    m.killing = false;
     const keep = (d: Buffer) => {
       m.log.push(d.toString());
       if (m.log.length > 200) m.log.splice(0, m.log.length - 200);
+      if (!m.announced && m.proc === proc && m.log.slice(-2).join("").includes(READY_LINE)) {
+        m.announced = true;
+        setTimeout(() => {
+          if (m.proc !== proc) return;
+          m.ready = true;
+          if (m.signalWhenReady) this.signal(m);
+        }, HOOK_GRACE_MS);
+      }
     };
     proc.stdout?.on("data", keep);
     proc.stderr?.on("data", keep);
+    proc.once("exit", (code, signal) => {
+      const how = `pid ${proc.pid} ${signal ? `signal ${signal}` : `exit code ${code}`}`;
+      m.exits.push(`${new Date().toISOString()} ${how}`);
+      if (!(m.killing && signal === "SIGKILL")) m.crashes.push(how);
+      keep(Buffer.from(`[harness] ${how}\n`));
+    });
     return proc;
   }
 
@@ -86,16 +152,25 @@ export class StoreProcessCluster {
     return m.proc.exitCode === null && m.proc.signalCode === null;
   }
 
-  /** SIGKILL, stay down for downMs, then a new process on the same data dir and ports. */
-  async killAndRestart(m: Member, downMs: number): Promise<void> {
+  /**
+   * SIGKILL, stay down for downMs, then a new process on the same data dir and ports; resolves
+   * once it serves clients, exits, or readyMs passed (a slow start shows up in the member log).
+   */
+  async killAndRestart(m: Member, downMs: number, readyMs = 30_000): Promise<void> {
     if (StoreProcessCluster.running(m) && m.proc.pid !== undefined) {
       const exited = new Promise((r) => m.proc.once("exit", r));
+      m.killing = true;
       process.kill(m.proc.pid, "SIGKILL");
       await exited;
     }
     await new Promise((r) => setTimeout(r, downMs));
     m.paused = false;
+    m.log.push(`[harness] ${new Date().toISOString()} restarting after kill -9\n`);
     m.proc = this.spawnProcess(m);
+    const until = Date.now() + readyMs;
+    while (!m.ready && StoreProcessCluster.running(m) && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   pause(m: Member): void {
@@ -124,20 +199,54 @@ export class StoreProcessCluster {
 
   private fault(m: Member, spec: string): void {
     writeFileSync(m.faultFile, spec);
+    if (m.ready) this.signal(m);
+    else m.signalWhenReady = true;
+  }
+
+  private signal(m: Member): void {
+    m.signalWhenReady = false;
     if (m.proc.pid !== undefined && StoreProcessCluster.running(m)) process.kill(m.proc.pid, "SIGUSR2");
   }
 
-  /** Members that exited on their own (not by our SIGKILL), with their last log lines. */
+  /** Members whose process ended without the harness killing it, with their last log lines. */
   crashed(): string[] {
     return this.members
-      .filter((m) => m.proc.exitCode !== null && m.proc.exitCode !== 0)
-      .map((m) => `${m.name} exited with ${m.proc.exitCode}: ${m.log.join("").slice(-1500)}`);
+      .filter((m) => m.crashes.length > 0)
+      .map((m) => `${m.name}: ${m.crashes.join("; ")}: ${m.log.join("").slice(-1500)}`);
+  }
+
+  /**
+   * Every member's state for a failure report: its process (running, paused, or how it ended),
+   * earlier exits, whether its client and peer ports accept connections, and its last log lines.
+   */
+  async describe(): Promise<string> {
+    const parts: string[] = [];
+    for (const m of this.members) {
+      const state = StoreProcessCluster.running(m)
+        ? `running (pid ${m.proc.pid})${m.paused ? ", paused" : ""}`
+        : `exited (pid ${m.proc.pid}, code ${m.proc.exitCode}, signal ${m.proc.signalCode})`;
+      const client = (await listening(m.clientAddress)) ? "listening" : "NOT listening";
+      const peer = (await listening(m.peerUrl.replace(/^https?:\/\//, ""))) ? "listening" : "NOT listening";
+      const lines = m.log.join("").split("\n").slice(-200).join("\n");
+      parts.push(
+        `=== ${m.name}: ${state}; client ${m.clientAddress} ${client}; peer ${m.peerUrl} ${peer}\n` +
+          `earlier exits: ${m.exits.join("; ") || "none"}\n--- last log lines ---\n${lines}`,
+      );
+    }
+    const crashed = this.crashed();
+    return `${parts.join("\n")}\n=== crashed(): ${crashed.length === 0 ? "none" : crashed.join("\n")}`;
+  }
+
+  /** Copies every member's data dir (for post-mortem) into dir. */
+  saveData(dir: string): void {
+    for (const m of this.members) cpSync(join(this.root, m.name), join(dir, m.name), { recursive: true });
   }
 
   close(): void {
     for (const m of this.members) {
       if (m.proc.pid !== undefined && StoreProcessCluster.running(m)) {
         try {
+          m.killing = true;
           process.kill(m.proc.pid, "SIGCONT");
           process.kill(m.proc.pid, "SIGKILL");
         } catch {

@@ -73,8 +73,22 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
   const cluster = new StoreProcessCluster();
   const clients: GrpcClient[] = [];
   const watchers: Watcher[] = [];
+  const recorder: Recorder = new HistoryRecorder();
   try {
-    return await campaign(cluster, clients, watchers, options);
+    return await campaign(cluster, clients, watchers, recorder, options);
+  } catch (err) {
+    // A liveness failure (no write, no final read) or a crash: say what every member was doing.
+    const members = await cluster.describe();
+    const message = err instanceof Error ? err.message : String(err);
+    let saved = "";
+    try {
+      const dir = saveFailure(options, recorder, { error: message, members });
+      cluster.saveData(join(dir, "data"));
+      saved = `\nsaved to ${dir}`;
+    } catch (saveErr) {
+      saved = `\n(could not save the failure: ${saveErr})`;
+    }
+    throw new Error(`${message}${saved}\nmembers:\n${members}`, { cause: err });
   } finally {
     for (const w of watchers) w.stop();
     for (const c of clients) c.close();
@@ -86,6 +100,7 @@ async function campaign(
   cluster: StoreProcessCluster,
   clients: GrpcClient[],
   watchers: Watcher[],
+  recorder: Recorder,
   o: CampaignOptions,
 ): Promise<CampaignResult> {
   const log = o.log ?? (() => {});
@@ -94,7 +109,6 @@ async function campaign(
   const callMs = o.callMs ?? 1000;
   await cluster.start(o.nodes);
   for (const m of cluster.members) clients.push(grpcClient(m.clientAddress, "KV"));
-  const recorder: Recorder = new HistoryRecorder();
   const attempted = new Map<string, string>(); // value → key
   await barrier(clients, recorder, attempted, 30_000);
   log(`cluster of ${o.nodes} up in ${cluster.root}; seed ${o.seed}`);
@@ -110,7 +124,8 @@ async function campaign(
 
   const started = performance.now();
   const end = started + o.durationMs;
-  const done = () => performance.now() >= end;
+  // A member that died on its own ends the load at once (reported below, with its log).
+  const done = () => performance.now() >= end || cluster.crashed().length > 0;
   const nemesis = new Nemesis(cluster, {
     holdMs: o.holdMs ?? 1500,
     calmMs: o.calmMs ?? 1500,
@@ -153,6 +168,7 @@ async function campaign(
 
   // The checker needs the CPU the cluster would take.
   for (const w of watchers) w.stop();
+  const members = await cluster.describe();
   cluster.close();
   const watchErrors = watchers.flatMap((w) => verifyWatch(w, finalRevision, finalKeys, attempted));
   // Writes with unknown outcome make the check expensive (each may or may not have applied).
@@ -193,7 +209,7 @@ async function campaign(
     checkerMs,
     finalRevision,
   };
-  if (!outcome.ok) outcome.savedTo = saveFailure(o, recorder, outcome);
+  if (!outcome.ok) outcome.savedTo = saveFailure(o, recorder, { outcome, members });
   return outcome;
 }
 
@@ -301,19 +317,26 @@ async function finalRead(
   }
 }
 
-function saveFailure(o: CampaignOptions, recorder: Recorder, outcome: CampaignResult): string {
+/** Saves the history and what is known about the failure under failureRoot/<timestamp>/. */
+function saveFailure(
+  o: CampaignOptions,
+  recorder: Recorder,
+  failure: { outcome?: CampaignResult; error?: string; members: string },
+): string {
   const dir = join(o.failureRoot ?? "jepsen-failures", new Date().toISOString().replace(/[:.]/g, "-"));
   mkdirSync(dir, { recursive: true });
+  const { outcome } = failure;
   const report = [
-    `verdict: ${outcome.verdict}`,
+    `verdict: ${outcome?.verdict ?? "campaign failed"}`,
     `seed: ${o.seed} nodes: ${o.nodes} clients: ${o.clients} duration: ${o.durationMs} ms`,
     "",
-    outcome.explanation,
+    outcome?.explanation ?? failure.error ?? "",
     "",
-    ...outcome.watchErrors,
+    ...(outcome?.watchErrors ?? []),
   ].join("\n");
   writeFileSync(join(dir, "history.json"), recorder.toJSON());
   writeFileSync(join(dir, "explanation.txt"), `${report}\n`);
-  writeFileSync(join(dir, "result.json"), JSON.stringify(outcome, null, 2));
+  writeFileSync(join(dir, "members.txt"), `${failure.members}\n`);
+  if (outcome) writeFileSync(join(dir, "result.json"), JSON.stringify(outcome, null, 2));
   return dir;
 }
