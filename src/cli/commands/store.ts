@@ -59,7 +59,19 @@ async function run(args: string[]): Promise<number> {
     console.log(STORE_USAGE);
     return 0;
   }
+  // SIGUSR2 terminates a process by default, so the fault hook is in place before the (slow) open;
+  // a spec signalled meanwhile is applied as soon as the store exists.
+  let opened: StoreServer | undefined;
+  let faultPending = false;
+  const onFaultSignal = () => {
+    if (opened) applyFaultFile(opened);
+    else faultPending = true;
+  };
+  process.on("SIGUSR2", onFaultSignal);
+  log(`starting store member ${flags.server.name ?? ""} in ${flags.server.dataDir}`);
   const store = await StoreServer.open({ ...flags.server, log: (m) => log(m) });
+  opened = store;
+  if (faultPending) applyFaultFile(store);
   let clients: EtcdGrpcServer;
   try {
     clients = await serveClients(store, flags);
@@ -90,7 +102,6 @@ async function run(args: string[]): Promise<number> {
     const onSignal = (signal: NodeJS.Signals) => stop(0, `received ${signal}`);
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
-    process.on("SIGUSR2", () => applyFaultFile(store));
     store.onFatal = (err) => stop(1, `store failed: ${(err as Error).message ?? String(err)}`);
   });
 }
