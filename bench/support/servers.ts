@@ -2,9 +2,11 @@
 // `kite store`, each on free loopback ports with a fresh data directory, stopped by pid.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../../test/support/ports.js";
+
+export { freePort };
 
 export interface RunningServer {
   name: string;
@@ -22,18 +24,6 @@ export interface RunningCluster {
   members: ClusterMember[];
   /** Stops every member still running and removes all data directories. */
   stop(): Promise<void>;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function startProcess(name: string, command: string, args: string[], dataDir: string, endpoint: string) {

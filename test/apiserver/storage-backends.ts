@@ -10,6 +10,7 @@ import { builtinFieldGetters, type KubeObject, type WatchEvent } from "../../src
 import { EtcdClient } from "../../src/apiserver/storage/index.js";
 import type { ResourceDef, WatchStream } from "../../src/apiserver/types.js";
 import { startHarness } from "../etcdapi/harness.js";
+import { freePort } from "../support/ports.js";
 import { need, waitFor } from "../support/require.js";
 
 export interface Backend {
@@ -22,17 +23,6 @@ export interface Backend {
 
 export const ETCD_BINARY = "/usr/bin/etcd";
 export const haveEtcd = existsSync(ETCD_BINARY);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
-    });
-  });
-}
 
 export async function startEtcd(): Promise<Backend> {
   const dir = mkdtempSync(join(tmpdir(), "kite-apistorage-etcd-"));

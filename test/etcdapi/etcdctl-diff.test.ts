@@ -3,11 +3,11 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../support/ports.js";
 import { need, waitFor } from "../support/require.js";
 import { normalizeResult, runScript, type StepResult } from "./etcdctl-script.js";
 
@@ -22,17 +22,6 @@ function kiteStoreAvailable(): boolean {
     spawnSync(process.execPath, [KITE_MAIN, "store", "--help"], { stdio: "ignore", timeout: 20_000 })
       .status === 0
   );
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
-    });
-  });
 }
 
 function etcdctlOk(endpoint: string): Promise<boolean> {

@@ -2,27 +2,17 @@
 // loopback, free ports picked up front (peer URLs must be known before the members start),
 // and teardown that closes every member and removes its data directory even when a test fails.
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { StoreServer, type StoreServerOptions } from "../../src/store/index.js";
+import { freePort } from "../support/ports.js";
 import { waitFor } from "../support/require.js";
+
+export { freePort };
 
 export const enc = (s: string) => Buffer.from(s, "utf8");
 export const dec = (b: Uint8Array | undefined) =>
   b === undefined ? undefined : Buffer.from(b).toString("utf8");
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Fast but not twitchy timings for loopback clusters. */
 export const TIMING = { tickMs: 10, heartbeatMs: 30, electionMs: 150, requestTimeoutMs: 3000 };

@@ -1,10 +1,12 @@
 // Shared helpers for the peer transport tests: transports on loopback port 0 that record what
 // they receive and report, and a way to stop them all even when a test fails.
-import { createServer } from "node:net";
 import type { Registry } from "prom-client";
 import { type Message, MessageType, type NodeId } from "../../src/raft/types.js";
 import { PeerTransport, type PeerTransportOptions } from "../../src/store/transport/index.js";
+import { freePort } from "../support/ports.js";
 import { waitFor } from "../support/require.js";
+
+export { freePort };
 
 export const CLUSTER = 0x6b697465n;
 
@@ -94,11 +96,3 @@ export function msg(from: NodeId, to: NodeId, index: number, type = MessageType.
 }
 
 /** A port nothing listens on right now (bound, then released). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const address = server.address();
-  await new Promise<void>((r) => server.close(() => r()));
-  if (typeof address !== "object" || !address) throw new Error("no port");
-  return address.port;
-}
