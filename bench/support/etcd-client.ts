@@ -1,29 +1,14 @@
 // A bare etcd v3 KV client over @grpc/grpc-js with etcd's own proto (from the etcd3 package),
 // shared by the load workers and the readiness checks so both sides see the same wire traffic.
-import { createRequire } from "node:module";
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
+import { etcdClientConstructors } from "../../src/etcdapi/proto.js";
 
 export type Unary = (req: unknown, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void;
 
 type ServiceCtor = new (addr: string, creds: grpc.ChannelCredentials) => grpc.Client;
-let services: { KV: ServiceCtor; Maintenance: ServiceCtor } | undefined;
 
 function etcdServices(): { KV: ServiceCtor; Maintenance: ServiceCtor } {
-  if (services) return services;
-  const protoPath = createRequire(import.meta.url).resolve("etcd3/proto/rpc.proto");
-  const def = protoLoader.loadSync(protoPath, {
-    keepCase: true,
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-  });
-  const pkg = grpc.loadPackageDefinition(def) as unknown as {
-    etcdserverpb: { KV: ServiceCtor; Maintenance: ServiceCtor };
-  };
-  services = pkg.etcdserverpb;
-  return services;
+  return etcdClientConstructors() as unknown as { KV: ServiceCtor; Maintenance: ServiceCtor };
 }
 
 type UnaryWithOptions = (

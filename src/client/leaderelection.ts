@@ -232,3 +232,30 @@ export class LeaderElector {
     }
   }
 }
+
+/**
+ * Campaigns again each time leadership is lost, as kube-controller-manager and kube-scheduler do
+ * (upstream by restarting the process). `afterTerm` runs between terms, e.g. to finish stepping
+ * down before campaigning again. stop() ends the current term and the loop.
+ */
+export class ContinuousLeaderElection {
+  private current: LeaderElector | undefined;
+  private stopped = false;
+  private readonly loop: Promise<void>;
+
+  constructor(config: LeaderElectionConfig, afterTerm: () => Promise<void> = async () => {}) {
+    this.loop = (async () => {
+      while (!this.stopped) {
+        this.current = new LeaderElector(config);
+        await this.current.run();
+        await afterTerm();
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.current?.stop();
+    await this.loop;
+  }
+}

@@ -3,7 +3,12 @@
 // kube-controller-manager), starts every controller, then the informers, and waits for their caches.
 // Losing the lease stops the controllers (their signal aborts) and campaigns again.
 import { Gauge, Registry } from "prom-client";
-import { EventRecorder, LeaderElector, RestClient, SharedInformerFactory } from "../client/index.js";
+import {
+  ContinuousLeaderElection,
+  EventRecorder,
+  RestClient,
+  SharedInformerFactory,
+} from "../client/index.js";
 import type { Controller, ControllerContext } from "./context.js";
 
 export interface ControllerManagerConfig {
@@ -103,42 +108,38 @@ export function startControllerManager(config: ControllerManagerConfig): Running
     await old.informers.shutdown();
   };
 
-  let elector: LeaderElector | undefined;
   let stepDown: Promise<void> = Promise.resolve();
-  let campaigning: Promise<void> = Promise.resolve();
+  let election: ContinuousLeaderElection | undefined;
   if (config.leaderElect === false) {
     leading = true;
     lead();
   } else {
-    campaigning = (async () => {
-      while (!stopped) {
-        elector = new LeaderElector({
-          client,
-          namespace: "kube-system",
-          name: "kube-controller-manager",
-          identity: config.identity,
-          leaseDurationMs: config.leaseDurationMs,
-          renewDeadlineMs: config.renewDeadlineMs,
-          retryPeriodMs: config.retryPeriodMs,
-          releaseOnCancel: true,
-          log,
-          callbacks: {
-            onStartedLeading: () => {
-              log(`controller-manager ${config.identity} is the leader`);
-              leading = true;
-              lead();
-            },
-            onStoppedLeading: () => {
-              log(`controller-manager ${config.identity} stopped leading`);
-              leading = false;
-              stepDown = stepDown.then(unlead);
-            },
+    election = new ContinuousLeaderElection(
+      {
+        client,
+        namespace: "kube-system",
+        name: "kube-controller-manager",
+        identity: config.identity,
+        leaseDurationMs: config.leaseDurationMs,
+        renewDeadlineMs: config.renewDeadlineMs,
+        retryPeriodMs: config.retryPeriodMs,
+        releaseOnCancel: true,
+        log,
+        callbacks: {
+          onStartedLeading: () => {
+            log(`controller-manager ${config.identity} is the leader`);
+            leading = true;
+            lead();
           },
-        });
-        await elector.run();
-        await stepDown;
-      }
-    })();
+          onStoppedLeading: () => {
+            log(`controller-manager ${config.identity} stopped leading`);
+            leading = false;
+            stepDown = stepDown.then(unlead);
+          },
+        },
+      },
+      () => stepDown,
+    );
   }
 
   return {
@@ -151,8 +152,7 @@ export function startControllerManager(config: ControllerManagerConfig): Running
     async stop() {
       if (stopped) return;
       stopped = true;
-      await elector?.stop();
-      await campaigning;
+      await election?.stop();
       leading = false;
       await unlead();
       await recorder.flush();

@@ -4,7 +4,7 @@
 // values are renamed to PascalCase (SortOrder.Ascend, Compare.Equal, FilterType.Noput, ...);
 // only the numbers are on the wire, so this layer reads and writes enums by number.
 import { createRequire } from "node:module";
-import type * as grpc from "@grpc/grpc-js";
+import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 
 const require = createRequire(import.meta.url);
@@ -25,6 +25,18 @@ export type EtcdServiceName = "KV" | "Watch" | "Lease" | "Cluster" | "Maintenanc
 
 export function serviceDefinition(name: EtcdServiceName): grpc.ServiceDefinition {
   return packageDefinition[`etcdserverpb.${name}`] as grpc.ServiceDefinition;
+}
+
+let clientConstructors: Record<EtcdServiceName, grpc.ServiceClientConstructor> | undefined;
+
+/** Client classes for etcd's services, for kite's own etcd clients (apiserver storage, benchmarks). */
+export function etcdClientConstructors(): Record<EtcdServiceName, grpc.ServiceClientConstructor> {
+  clientConstructors ??= (
+    grpc.loadPackageDefinition(packageDefinition) as unknown as {
+      etcdserverpb: Record<EtcdServiceName, grpc.ServiceClientConstructor>;
+    }
+  ).etcdserverpb;
+  return clientConstructors;
 }
 
 /** Encoded size of a WatchResponse (etcd fragments watch responses by this size). */

@@ -3,7 +3,7 @@
 // leader election on Lease kube-system/kube-scheduler. Only the leader runs a SchedulerRunner; a
 // scheduler that loses the lease drops its state and campaigns again.
 import { Registry } from "prom-client";
-import { EventRecorder, LeaderElector, RestClient } from "../client/index.js";
+import { ContinuousLeaderElection, EventRecorder, RestClient } from "../client/index.js";
 import { SchedulerMetrics } from "./metrics.js";
 import { DEFAULT_SCHEDULER_NAME, SchedulerRunner } from "./runner.js";
 
@@ -83,36 +83,30 @@ export function startScheduler(config: SchedulerConfig): RunningScheduler {
     transition = transition.then(() => old?.stop());
   };
 
-  let elector: LeaderElector | undefined;
-  let campaigning: Promise<void> = Promise.resolve();
+  let election: ContinuousLeaderElection | undefined;
   if (config.leaderElect === false) lead();
   else {
-    campaigning = (async () => {
-      while (!stopped) {
-        elector = new LeaderElector({
-          client,
-          namespace: "kube-system",
-          name: "kube-scheduler",
-          identity: config.identity,
-          leaseDurationMs: config.leaseDurationMs,
-          renewDeadlineMs: config.renewDeadlineMs,
-          retryPeriodMs: config.retryPeriodMs,
-          releaseOnCancel: true,
-          log,
-          callbacks: {
-            onStartedLeading: () => {
-              log(`scheduler ${config.identity} is the leader`);
-              lead();
-            },
-            onStoppedLeading: () => {
-              log(`scheduler ${config.identity} stopped leading`);
-              unlead();
-            },
-          },
-        });
-        await elector.run();
-      }
-    })();
+    election = new ContinuousLeaderElection({
+      client,
+      namespace: "kube-system",
+      name: "kube-scheduler",
+      identity: config.identity,
+      leaseDurationMs: config.leaseDurationMs,
+      renewDeadlineMs: config.renewDeadlineMs,
+      retryPeriodMs: config.retryPeriodMs,
+      releaseOnCancel: true,
+      log,
+      callbacks: {
+        onStartedLeading: () => {
+          log(`scheduler ${config.identity} is the leader`);
+          lead();
+        },
+        onStoppedLeading: () => {
+          log(`scheduler ${config.identity} stopped leading`);
+          unlead();
+        },
+      },
+    });
   }
 
   return {
@@ -120,8 +114,7 @@ export function startScheduler(config: SchedulerConfig): RunningScheduler {
     async stop() {
       if (stopped) return;
       stopped = true;
-      await elector?.stop();
-      await campaigning;
+      await election?.stop();
       if (runner !== undefined) unlead();
       await transition;
       await recorder.flush();

@@ -2,9 +2,8 @@
 // package). Kept this close to the wire on purpose: the object store needs exact Txn shapes
 // (compare mod_revision, else get), ranges at a revision with count/more, count_only, and a raw
 // bidirectional Watch stream whose compaction and cancel answers it handles itself.
-import { createRequire } from "node:module";
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
+import { etcdClientConstructors } from "../../etcdapi/proto.js";
 
 export interface KeyValue {
   key: Buffer;
@@ -81,23 +80,8 @@ type Callback = (err: grpc.ServiceError | null, res: unknown) => void;
 type Unary = (req: object, md: grpc.Metadata, opts: grpc.CallOptions, cb: Callback) => void;
 type ServiceCtor = new (target: string, creds: grpc.ChannelCredentials, opts: object) => grpc.Client;
 
-let services: { KV: ServiceCtor; Watch: ServiceCtor } | undefined;
-
 function etcdServices(): { KV: ServiceCtor; Watch: ServiceCtor } {
-  if (services) return services;
-  const protoPath = createRequire(import.meta.url).resolve("etcd3/proto/rpc.proto");
-  const def = protoLoader.loadSync(protoPath, {
-    keepCase: true,
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-  });
-  const pkg = grpc.loadPackageDefinition(def) as unknown as {
-    etcdserverpb: { KV: ServiceCtor; Watch: ServiceCtor };
-  };
-  services = pkg.etcdserverpb;
-  return services;
+  return etcdClientConstructors() as unknown as { KV: ServiceCtor; Watch: ServiceCtor };
 }
 
 /** "http://127.0.0.1:2379" or "127.0.0.1:2379" -> "127.0.0.1:2379"; TLS endpoints are not supported yet. */
