@@ -59,3 +59,29 @@ export async function main(argv: string[]): Promise<number> {
   }
   return command.run(rest);
 }
+
+/**
+ * The start of every subcommand: parse its flags; a flag error prints the message and a usage hint
+ * (exit 1), --help prints the usage (exit 0). Returns the flags, or the exit code to return.
+ */
+export function parseCommandFlags<T extends { help: boolean }>(
+  command: string,
+  args: string[],
+  parse: (args: string[]) => T,
+  isFlagError: (err: unknown) => boolean,
+  usage: string,
+): T | number {
+  let flags: T;
+  try {
+    flags = parse(args);
+  } catch (err) {
+    if (!isFlagError(err)) throw err;
+    console.error(`Error: ${(err as Error).message}\nRun 'kite ${command} --help' for usage.`);
+    return 1;
+  }
+  if (flags.help) {
+    console.log(usage);
+    return 0;
+  }
+  return flags;
+}

@@ -9,7 +9,7 @@ import {
   parseTaints,
   startHollowNodes,
 } from "../../hollow/index.js";
-import type { Command } from "../index.js";
+import { type Command, parseCommandFlags } from "../index.js";
 
 export const HOLLOW_USAGE = `Run hollow (simulated) nodes: Node objects with Lease heartbeats whose pods are marked Running
 
@@ -157,18 +157,14 @@ function log(message: string): void {
 }
 
 async function run(args: string[]): Promise<number> {
-  let flags: HollowFlags;
-  try {
-    flags = parseHollowFlags(args);
-  } catch (err) {
-    if (!(err instanceof HollowFlagError)) throw err;
-    console.error(`Error: ${err.message}\nRun 'kite hollow --help' for usage.`);
-    return 1;
-  }
-  if (flags.help) {
-    console.log(HOLLOW_USAGE);
-    return 0;
-  }
+  const flags = parseCommandFlags(
+    "hollow",
+    args,
+    parseHollowFlags,
+    (err) => err instanceof HollowFlagError,
+    HOLLOW_USAGE,
+  );
+  if (typeof flags === "number") return flags;
   const client = RestClient.fromKubeconfig(flags.kubeconfig);
   let lastPrint = 0;
   let hollow: HollowNodes | undefined;

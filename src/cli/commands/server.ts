@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { type ApiServer, startApiServer } from "../../apiserver/index.js";
 import { type EtcdGrpcServer, startEtcdGrpcServer } from "../../etcdapi/index.js";
 import { StoreServer } from "../../store/index.js";
-import type { Command } from "../index.js";
+import { type Command, parseCommandFlags } from "../index.js";
 import { type ControlPlane, startControlPlane } from "./controlplane.js";
 
 export const SERVER_USAGE = `Run the Kubernetes API server (and, without --etcd-servers, an embedded kite store)
@@ -147,18 +147,14 @@ async function startEmbeddedStore(dataDir: string, port: number | undefined): Pr
 }
 
 async function run(args: string[]): Promise<number> {
-  let flags: ServerFlags;
-  try {
-    flags = parseServerFlags(args);
-  } catch (err) {
-    if (!(err instanceof ServerFlagError)) throw err;
-    console.error(`Error: ${err.message}\nRun 'kite server --help' for usage.`);
-    return 1;
-  }
-  if (flags.help) {
-    console.log(SERVER_USAGE);
-    return 0;
-  }
+  const flags = parseCommandFlags(
+    "server",
+    args,
+    parseServerFlags,
+    (err) => err instanceof ServerFlagError,
+    SERVER_USAGE,
+  );
+  if (typeof flags === "number") return flags;
   let embedded: EmbeddedStore | undefined;
   let etcdServers = flags.etcdServers;
   if (etcdServers.length === 0) {

@@ -10,7 +10,7 @@ import {
   type StoreFlags,
   StoreServer,
 } from "../../store/index.js";
-import type { Command } from "../index.js";
+import { type Command, parseCommandFlags } from "../index.js";
 
 async function serveClients(store: StoreServer, flags: StoreFlags): Promise<EtcdGrpcServer> {
   return startEtcdGrpcServer(store, {
@@ -47,18 +47,14 @@ function applyFaultFile(store: StoreServer): void {
 }
 
 async function run(args: string[]): Promise<number> {
-  let flags: StoreFlags;
-  try {
-    flags = parseStoreFlags(args);
-  } catch (err) {
-    if (!(err instanceof StoreFlagError)) throw err;
-    console.error(`Error: ${err.message}\nRun 'kite store --help' for usage.`);
-    return 1;
-  }
-  if (flags.help) {
-    console.log(STORE_USAGE);
-    return 0;
-  }
+  const flags = parseCommandFlags(
+    "store",
+    args,
+    parseStoreFlags,
+    (err) => err instanceof StoreFlagError,
+    STORE_USAGE,
+  );
+  if (typeof flags === "number") return flags;
   // SIGUSR2 terminates a process by default, so the fault hook is in place before the (slow) open;
   // a spec signalled meanwhile is applied as soon as the store exists.
   let opened: StoreServer | undefined;
