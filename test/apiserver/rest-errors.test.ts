@@ -49,14 +49,22 @@ describe("request errors", () => {
     assert.equal((await h.request("GET", "/healthz")).status, 418);
   });
 
-  test("protobuf bodies are 415 saying so", async () => {
-    const r = await h.request("POST", "/api/v1/namespaces/default/configmaps", {
+  test("protobuf bodies: malformed is 400, kinds kite cannot decode are 415 saying so", async () => {
+    const malformed = await h.request("POST", "/api/v1/namespaces/default/configmaps", {
       body: Buffer.from([0x6b, 0x38, 0x73, 0x00, 1, 2]),
+      contentType: "application/vnd.kubernetes.protobuf",
+    });
+    assert.equal(malformed.status, 400);
+    assert.match(malformed.body.message, /unable to decode the protobuf body/);
+    // runtime.Unknown{typeMeta: {apiVersion: "v1", kind: "Pod"}}
+    const typeMeta = [0x0a, 0x02, ...Buffer.from("v1"), 0x12, 0x03, ...Buffer.from("Pod")];
+    const r = await h.request("POST", "/api/v1/namespaces/default/pods", {
+      body: Buffer.from([0x6b, 0x38, 0x73, 0x00, 0x0a, typeMeta.length, ...typeMeta]),
       contentType: "application/vnd.kubernetes.protobuf",
     });
     assert.equal(r.status, 415);
     assert.equal(r.body.reason, "UnsupportedMediaType");
-    assert.match(r.body.message, /protobuf.*not support.*send application\/json/);
+    assert.match(r.body.message, /protobuf.*v1\/Pod must be sent as application\/json/);
   });
 
   test("malformed JSON and YAML are 400", async () => {

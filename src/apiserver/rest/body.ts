@@ -1,5 +1,6 @@
 // Request bodies: read with upstream's 3 MiB limit (413 beyond it), decoded from JSON or YAML.
-// Protobuf is refused with a 415 that says so; anything unparsable is a 400.
+// Protobuf bodies (what kubectl 1.32's typed clients send) are decoded for the kinds in
+// protobuf/schema.ts; other protobuf is a 415 that says so; anything unparsable is a 400.
 import type { IncomingMessage } from "node:http";
 import YAML from "yaml";
 import {
@@ -10,10 +11,15 @@ import {
   StatusError,
   unsupportedMediaType,
 } from "../../api/index.js";
+import { decodeKubernetesProtobuf, ProtobufError, ProtobufUnsupportedError } from "./protobuf/decode.js";
 
 export const defaultMaxBodyBytes = 3 * 1024 * 1024;
 
-export const bodyMediaTypes = ["application/json", "application/yaml"] as const;
+export const bodyMediaTypes = [
+  "application/json",
+  "application/yaml",
+  "application/vnd.kubernetes.protobuf",
+] as const;
 
 /** The bare media type of a Content-Type header, lower case ("" when absent). */
 export function mediaTypeOf(contentType: string | undefined): string {
@@ -56,14 +62,15 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
   });
 }
 
-function protobufRefused(): StatusError {
-  return new StatusError(
-    makeStatus(
-      415,
-      "UnsupportedMediaType",
-      "the body of the request was in application/vnd.kubernetes.protobuf, which kite does not support - send application/json or application/yaml",
-    ),
-  );
+function decodeProtobufBody(body: Buffer): JsonValue {
+  try {
+    return decodeKubernetesProtobuf(body);
+  } catch (err) {
+    if (err instanceof ProtobufUnsupportedError)
+      throw new StatusError(makeStatus(415, "UnsupportedMediaType", (err as Error).message));
+    if (err instanceof ProtobufError) throw badRequest(`unable to decode the protobuf body: ${err.message}`);
+    throw err;
+  }
 }
 
 /** Rejects keys that would reach an object's prototype when the value is merged into another. */
@@ -156,7 +163,7 @@ export function decodeObjectBody(contentType: string | undefined, body: Buffer):
   let v: JsonValue;
   if (mt === "" || mt === "application/json" || mt === "*/*") v = parseJson(body.toString("utf8"));
   else if (mt === "application/yaml") v = parseYaml(body.toString("utf8"));
-  else if (mt === "application/vnd.kubernetes.protobuf") throw protobufRefused();
+  else if (mt === "application/vnd.kubernetes.protobuf") v = decodeProtobufBody(body);
   else throw unsupportedMediaType(bodyMediaTypes);
   if (v === null || typeof v !== "object" || Array.isArray(v))
     throw badRequest(
