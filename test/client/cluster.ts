@@ -17,7 +17,9 @@ export interface TestCluster {
   close(): Promise<void>;
 }
 
-export async function startCluster(opts: { historySize?: number } = {}): Promise<TestCluster> {
+export async function startCluster(
+  opts: { historySize?: number; serviceClusterIpRange?: string } = {},
+): Promise<TestCluster> {
   const root = mkdtempSync(join(tmpdir(), "kite-client-"));
   let store: StoreServer | undefined;
   let etcd: EtcdGrpcServer | undefined;
@@ -39,7 +41,12 @@ export async function startCluster(opts: { historySize?: number } = {}): Promise
       endpoints: etcd.urls,
       historySize: opts.historySize ?? 10_000,
     });
-    server = await startApiServer({ dataDir: join(root, "data"), port: 0, store: objects });
+    server = await startApiServer({
+      dataDir: join(root, "data"),
+      port: 0,
+      store: objects,
+      serviceClusterIpRange: opts.serviceClusterIpRange,
+    });
   } catch (err) {
     await close();
     throw err;
