@@ -16,6 +16,8 @@ export interface ControllerManagerOptions {
   clusterCIDR?: string;
   /** How long a node may stay silent before it turns Unknown (upstream's --node-monitor-grace-period). */
   nodeMonitorGracePeriodMs?: number;
+  /** How often node health is checked (upstream's --node-monitor-period). */
+  nodeMonitorPeriodMs?: number;
 }
 
 export function controllerSet(opts: ControllerManagerOptions = {}): Controller[] {
@@ -34,6 +36,7 @@ export function controllerSet(opts: ControllerManagerOptions = {}): Controller[]
       ...(opts.nodeMonitorGracePeriodMs !== undefined
         ? { gracePeriodMs: opts.nodeMonitorGracePeriodMs }
         : {}),
+      ...(opts.nodeMonitorPeriodMs !== undefined ? { monitorPeriodMs: opts.nodeMonitorPeriodMs } : {}),
     }),
     resourceQuotaController,
   ];

@@ -2,6 +2,7 @@
 // builds one ControllerContext (a shared informer factory, an event recorder reporting as
 // kube-controller-manager), starts every controller, then the informers, and waits for their caches.
 // Losing the lease stops the controllers (their signal aborts) and campaigns again.
+import { setMaxListeners } from "node:events";
 import { Gauge, Registry } from "prom-client";
 import {
   ContinuousLeaderElection,
@@ -71,6 +72,8 @@ export function startControllerManager(config: ControllerManagerConfig): Running
 
   const lead = () => {
     const abort = new AbortController();
+    // Every controller listens on this one signal; more than 10 is expected, not a leak.
+    setMaxListeners(0, abort.signal);
     const informers = new SharedInformerFactory(client, { log });
     const ctx: ControllerContext = {
       client,

@@ -96,6 +96,8 @@ export const deployments = defineResource({
   subresources: ["status", "scale"],
   table: deploymentTable,
   status: () => ({}),
+  // Upstream's deploymentStatusStrategy resets spec and labels only.
+  statusLockedMeta: ["deletionTimestamp", "generation", "labels"],
   generation: "spec+annotations",
   defaults(d) {
     const spec = child(d, "spec");

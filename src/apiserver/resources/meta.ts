@@ -135,7 +135,11 @@ const statusLockedMeta = [
 ] as const;
 
 /** A status write keeps everything of the stored object but its status. */
-export function keepAllButStatus(obj: KubeObject, old: KubeObject): void {
+export function keepAllButStatus(
+  obj: KubeObject,
+  old: KubeObject,
+  locked: readonly string[] = statusLockedMeta,
+): void {
   for (const key of Object.keys(obj)) {
     if (key !== "metadata" && key !== "status" && key !== "apiVersion" && key !== "kind") delete obj[key];
   }
@@ -145,7 +149,7 @@ export function keepAllButStatus(obj: KubeObject, old: KubeObject): void {
   }
   obj.metadata ??= {};
   const meta = obj.metadata as Record<string, unknown>;
-  for (const key of statusLockedMeta) copyField(meta, old.metadata as Record<string, unknown>, key);
+  for (const key of locked) copyField(meta, old.metadata as Record<string, unknown>, key);
 }
 
 export interface ResourceSpec {
@@ -173,6 +177,12 @@ export interface ResourceSpec {
   status?: boolean | ((obj: KubeObject) => Record<string, unknown>);
   /** The creator writes the first status itself (nodes: the kubelet registers with its status). */
   keepStatusOnCreate?: boolean;
+  /**
+   * The metadata a status write keeps from the stored object; default upstream's
+   * ResetObjectMetaForStatus set. Deployments lock only labels, so their controller can record
+   * the revision annotation through status as upstream's does.
+   */
+  statusLockedMeta?: readonly string[];
   /** Spec changes bump metadata.generation; "spec+annotations" as deployments do. */
   generation?: "spec" | "spec+annotations";
   /** Extra create/update steps after the common ones (e.g. namespace finalizers, job selectors). */
@@ -239,7 +249,7 @@ export function defineResource(spec: ResourceSpec): ResourceDef {
       if (old.metadata?.generation !== undefined) obj.metadata.generation = old.metadata.generation;
       else delete obj.metadata.generation;
       if (ctx.subresource === "status" && status) {
-        keepAllButStatus(obj, old);
+        keepAllButStatus(obj, old, spec.statusLockedMeta);
       } else {
         if (status) copyField(obj, old, "status");
         const changed =

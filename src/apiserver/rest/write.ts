@@ -14,6 +14,7 @@ import {
   schemaFor,
 } from "../../api/index.js";
 import type { ResourceDef, WriteContext } from "../types.js";
+import { createWithinQuota } from "./admission-quota.js";
 import { apiVersionOf, type Call, type Env, rfc3339, withType } from "./context.js";
 import { isNamespaces } from "./namespaces.js";
 import { dryRunOf, managerOf } from "./options.js";
@@ -152,8 +153,7 @@ export async function storeCreate(
   dryRun: boolean,
 ): Promise<KubeObject> {
   const { def } = call.rr;
-  if (dryRun) return withType(def, obj);
-  return withType(def, await env.store.create(def, obj));
+  return withType(def, await createWithinQuota(env, def, obj, dryRun, () => env.store.create(def, obj)));
 }
 
 export async function withServiceLock<T>(env: Env, def: ResourceDef, fn: () => Promise<T>): Promise<T> {

@@ -101,7 +101,8 @@ async function setDeploymentRevision(s: SyncContext, d: KubeObject, revision: nu
     ...copy.metadata,
     annotations: { ...copy.metadata?.annotations, [REVISION]: String(revision) },
   };
-  Object.assign(d, await s.deployments.update(copy));
+  // Through status, as upstream: a main-resource write would bump generation (annotations count).
+  Object.assign(d, await s.deployments.updateStatus(copy));
 }
 
 async function createNewReplicaSet(

@@ -1,7 +1,8 @@
 // The resourcequota reconcile: for one quota, count the namespace's objects of every kind its hard
 // limits name (through shared informers, added the first time a quota asks for a kind) and write
-// status.hard and status.used. Any change to a counted object requeues the quotas of its
-// namespace. A kind the apiserver does not serve counts as zero objects.
+// status.hard and status.used. As upstream, a quota is recounted when its spec changes, when a
+// counted object is deleted or frees usage, and every 5 minutes; creates are charged by the
+// apiserver's quota admission. A kind the apiserver does not serve counts as zero objects.
 import { isStatusError, type KubeObject } from "../../api/index.js";
 import {
   deletedObject,
@@ -25,6 +26,19 @@ import {
 export const RESOURCEQUOTAS = { group: "", version: "v1", resource: "resourcequotas" } as const;
 const ABSENT_RECHECK_MS = 60_000;
 
+/** Upstream's --resource-quota-sync-period: every quota is recounted this often anyway. */
+const RESYNC_MS = 5 * 60_000;
+
+function sameUsage(a: Usage, b: Usage): boolean {
+  return a.size === b.size && [...a].every(([k, q]) => b.get(k)?.cmp(q) === 0);
+}
+
+/** The controller has not yet recorded the spec's limits, or a usage for each. */
+function statusIncomplete(q: KubeObject): boolean {
+  const hard: Record<string, string> = q.spec?.hard ?? {};
+  return !sameList(q.status?.hard, hard) || Object.keys(hard).some((k) => q.status?.used?.[k] === undefined);
+}
+
 /** Resource lists compare by content, whatever order the server keeps their keys in. */
 function sameList(a: Record<string, string> | undefined, b: Record<string, string>): boolean {
   const ka = Object.keys(a ?? {});
@@ -42,14 +56,13 @@ export async function startResourceQuotaController(ctx: ControllerContext, worke
   const enqueueNamespace = (obj: KubeObject) => {
     for (const q of quotas.lister.list(undefined, obj.metadata?.namespace ?? "")) queue.add(objectKey(q));
   };
+  // As upstream: a quota is recounted when its spec changes or its status lacks what the spec asks
+  // for, not when only status.used moved. That is quota admission charging objects the informers
+  // may not have seen yet, and a recount then would undo the charge and let the next create in.
   quotas.addEventHandler({
     onAdd: (q) => queue.add(objectKey(q)),
     onUpdate: (o, q) => {
-      if (
-        JSON.stringify(o.spec) !== JSON.stringify(q.spec) ||
-        JSON.stringify(o.status) !== JSON.stringify(q.status)
-      )
-        queue.add(objectKey(q));
+      if (JSON.stringify(o.spec) !== JSON.stringify(q.spec) || statusIncomplete(q)) queue.add(objectKey(q));
     },
   });
 
@@ -66,9 +79,12 @@ export async function startResourceQuotaController(ctx: ControllerContext, worke
       try {
         await ctx.client.resource(kind).list({ limit: 1 });
         const informer = ctx.informers.forResource(kind);
+        // Admission has charged what is added; a change that frees usage (a pod finishing, a
+        // service losing its node ports) or a deletion needs a recount (upstream's replenishment).
         informer.addEventHandler({
-          onAdd: enqueueNamespace,
-          onUpdate: (_o, n) => enqueueNamespace(n),
+          onUpdate: (o, n) => {
+            if (!sameUsage(objectUsage(kind, o), objectUsage(kind, n))) enqueueNamespace(n);
+          },
           onDelete: (o) => enqueueNamespace(deletedObject(o)),
         });
         kinds.set(key, { informer });
@@ -125,7 +141,7 @@ export async function startResourceQuotaController(ctx: ControllerContext, worke
     const quota = structuredClone(cached);
     const status = { hard, used };
     // A kind not served now may be later (a new API): look again after a while.
-    const recheck = absent ? { requeueAfterMs: ABSENT_RECHECK_MS } : undefined;
+    const recheck = { requeueAfterMs: absent ? ABSENT_RECHECK_MS : RESYNC_MS };
     if (sameList(quota.status?.hard, hard) && sameList(quota.status?.used, used)) return recheck;
     quota.status = status;
     await client.inNamespace(namespace).updateStatus(quota);
