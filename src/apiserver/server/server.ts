@@ -26,6 +26,7 @@ import { type HealthCheck, serveHealth } from "./health.js";
 import { clientUrl, renderKubeconfig, writeKubeconfig } from "./kubeconfig.js";
 import { ApiServerMetrics } from "./metrics.js";
 import { OpenApi } from "./openapi.js";
+import { createPodLogs } from "./podlogs.js";
 import { sendJson, sendStatus } from "./respond.js";
 import { versionInfo } from "./version.js";
 
@@ -113,6 +114,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     serviceClusterIPRange: serviceRange,
     serviceNodePortRange: opts.serviceNodePortRange,
     onRequest: (record) => metrics.record(record),
+    podLogs: createPodLogs({ store, registry }),
   });
   const discovery = new Discovery(registry);
   const openapi = new OpenApi(registry);
