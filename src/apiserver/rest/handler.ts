@@ -6,6 +6,7 @@ import type { UserInfo } from "../types.js";
 import { decodeObjectBody, defaultMaxBodyBytes, readBody } from "./body.js";
 import type { Call, Env, RequestRecord, ResourceRequest, RestOptions } from "./context.js";
 import { deleteCollection, deleteOne, deleteOptionsOf, writeDeleteResult } from "./delete.js";
+import { checkBodyFields } from "./field-validation.js";
 import { deleteNamespace, isNamespaces } from "./namespaces.js";
 import { patchObject } from "./patch.js";
 import { bindPod, evictPod, podLogs } from "./pods.js";
@@ -106,11 +107,13 @@ function route(method: string, rr: ResourceRequest, watchPrefix: boolean): Route
 }
 
 async function createRun(env: Env, call: Call, body: Buffer): Promise<void> {
-  await createObject(env, call, decodeObjectBody(call.req.headers["content-type"], body) as KubeObject);
+  const obj = decodeObjectBody(call.req.headers["content-type"], body) as KubeObject;
+  await createObject(env, call, checkBodyFields(call, body, obj, "CreateOptions"));
 }
 
 async function updateRun(env: Env, call: Call, body: Buffer): Promise<void> {
-  await updateObject(env, call, decodeObjectBody(call.req.headers["content-type"], body) as KubeObject);
+  const obj = decodeObjectBody(call.req.headers["content-type"], body) as KubeObject;
+  await updateObject(env, call, checkBodyFields(call, body, obj, "UpdateOptions"));
 }
 
 async function deleteRun(env: Env, call: Call, body: Buffer): Promise<void> {

@@ -18,6 +18,7 @@ import {
 } from "../../api/index.js";
 import { mediaTypeOf, parseJson, parseYaml } from "./body.js";
 import { apiVersionOf, type Call, type Env, rfc3339 } from "./context.js";
+import { checkApplyFields, checkPatchedFields } from "./field-validation.js";
 import { dryRunOf, managerOf, optionsInvalid } from "./options.js";
 import { writeOne } from "./read.js";
 import {
@@ -80,7 +81,13 @@ export async function patchObject(env: Env, call: Call, body: Buffer): Promise<v
   const patch = parseJson(body.toString("utf8"));
   const wo = { dryRun, manager: managerOf(q, req, "PatchOptions") };
   const updated = await commitUpdate(env, call, dryRun, (current) =>
-    prepareUpdate(env, call, current, applyPatchDocument(type, current, patch, schema), wo),
+    prepareUpdate(
+      env,
+      call,
+      current,
+      checkPatchedFields(call, current, applyPatchDocument(type, current, patch, schema)),
+      wo,
+    ),
   );
   writeOne(env, call, 200, updated);
 }
@@ -120,6 +127,7 @@ async function applyObject(
   )
     throw badRequest(`Object 'Kind' is missing in '${JSON.stringify(config).slice(0, 200)}'`);
   if (!isObject(config.metadata)) config.metadata = {};
+  checkApplyFields(call, config as KubeObject);
   const meta = config.metadata as JsonObject;
   if (meta.name === undefined || meta.name === "") meta.name = rr.name ?? "";
   const opts = {

@@ -2,13 +2,13 @@
 // group-version (with a content hash in the URL, as upstream), and each document has the
 // resource paths with operations tagged x-kubernetes-group-version-kind (create/update/patch
 // carry the fieldValidation parameter, which tells kubectl to leave validation to the server)
-// and component schemas for each kind (openapi-kinds.ts, openapi-schemas.ts).
+// and component schemas for each kind (openapi-kinds.ts, from src/apiserver/schemas).
 import { createHash } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import type { ResourceDef } from "../types.js";
 import type { DiscoverySource } from "./discovery.js";
-import { kindSchema, listSchema, schemaName } from "./openapi-kinds.js";
-import { type Schema, SHARED_SCHEMAS } from "./openapi-schemas.js";
+import { documentSchemas, schemaName } from "./openapi-kinds.js";
+import type { Schema } from "./openapi-schemas.js";
 import { sendJson } from "./respond.js";
 
 const queryParam = (name: string, description: string, type = "string"): Schema => ({
@@ -145,12 +145,8 @@ export class OpenApi {
     const paths: Record<string, { serverRelativeURL: string }> = {};
     for (const [key, defs] of byKey) {
       const docPaths: Record<string, Schema> = {};
-      const schemas: Record<string, Schema> = { ...SHARED_SCHEMAS };
-      for (const def of defs) {
-        Object.assign(docPaths, resourcePaths(def));
-        schemas[schemaName(def.group, def.version, def.kind)] = kindSchema(def);
-        schemas[schemaName(def.group, def.version, def.listKind)] = listSchema(def);
-      }
+      for (const def of defs) Object.assign(docPaths, resourcePaths(def));
+      const schemas = documentSchemas(defs);
       const doc = JSON.stringify({
         openapi: "3.0.0",
         info: { title: "Kubernetes", version: "v1.32.0" },
