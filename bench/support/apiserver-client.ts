@@ -2,7 +2,7 @@
 // free ports with a fresh data directory, the admin credentials from the kubeconfig it writes,
 // and a keep-alive HTTPS client that trusts the cluster CA.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { Agent, request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -103,16 +103,18 @@ export function cpuSecondsOf(pid: number): number {
 
 /**
  * Starts `kite server` (with its embedded store unless etcdServers is given) and waits for its
- * ready line. With profileDir,
- * the server runs under `node --cpu-prof` and writes its profile there when stopped.
+ * ready line. With profileDir, the server runs under `node --cpu-prof` and writes its profile there
+ * when stopped; with logFile its output is appended there.
  */
 export async function startKiteServer(
   cliPath: string,
-  opts: { profileDir?: string; etcdServers?: string } = {},
+  opts: { profileDir?: string; etcdServers?: string; logFile?: string; extraArgs?: string[] } = {},
 ) {
   const [port, storePort] = [await freePort(), await freePort()];
   const dataDir = mkdtempSync(join(tmpdir(), "kite-bench-apiserver-"));
   const nodeFlags = opts.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${opts.profileDir}`] : [];
+  // e.g. KITE_BENCH_SERVER_NODE_FLAGS=--trace-gc (with a logFile) to see the server's pauses.
+  nodeFlags.push(...(process.env.KITE_BENCH_SERVER_NODE_FLAGS ?? "").split(" ").filter((f) => f !== ""));
   const child: ChildProcess = spawn(
     process.execPath,
     [
@@ -122,12 +124,14 @@ export async function startKiteServer(
       `--data-dir=${dataDir}`,
       `--port=${port}`,
       opts.etcdServers ? `--etcd-servers=${opts.etcdServers}` : `--store-port=${storePort}`,
+      ...(opts.extraArgs ?? []),
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";
   const keep = (d: Buffer) => {
     output = (output + d.toString()).slice(-8000);
+    if (opts.logFile) appendFileSync(opts.logFile, d);
   };
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);

@@ -114,8 +114,13 @@ export async function runCreates(c: Common & { workers: number; clientsPerWorker
   return summarize(results as CallResult[], c.seconds);
 }
 
-/** Open loop: `rate` creates per second spread over `workers` processes. */
-export async function runRate(c: Common & { workers: number; rate: number; workerOffset?: number }) {
+/**
+ * Open loop: `rate` creates per second spread over `workers` processes. With `podsForNodes` the
+ * writer creates Pods bound round-robin to nodes node-0..node-(n-1) instead of ConfigMaps.
+ */
+export async function runRate(
+  c: Common & { workers: number; rate: number; workerOffset?: number; podsForNodes?: number },
+) {
   const runs = Array.from({ length: c.workers }, (_, w) =>
     startWorker([
       ...commonArgs(c, w + (c.workerOffset ?? 0)),
@@ -123,6 +128,7 @@ export async function runRate(c: Common & { workers: number; rate: number; worke
       "rate",
       "--rate",
       String(c.rate / c.workers),
+      ...(c.podsForNodes ? ["--pods-for-nodes", String(c.podsForNodes)] : []),
     ]),
   );
   const results = await Promise.all(runs.map(async (r) => JSON.parse(lastLine(await r.output))));
@@ -131,15 +137,30 @@ export async function runRate(c: Common & { workers: number; rate: number; worke
 
 /**
  * Opens `watchers` watches over `workers` processes, waits until all are open, runs the writer
- * (an open-loop create phase in the same namespace), then lets the watchers drain.
+ * (an open-loop create phase in the same namespace), then lets the watchers drain. With perNode
+ * watcher i watches the pods of node-i (fieldSelector spec.nodeName) and the writer creates pods
+ * spread round-robin over those nodes, so each event is for one watcher.
  */
 export async function runWatchFanout(
-  c: Common & { watchers: number; workers: number; rate: number; log: (line: string) => void },
+  c: Common & {
+    watchers: number;
+    workers: number;
+    rate: number;
+    perNode?: boolean;
+    log: (line: string) => void;
+  },
 ): Promise<WatchSummary> {
   const per = Math.ceil(c.watchers / c.workers);
   const runs = Array.from({ length: c.workers }, (_, w) => {
     const count = Math.min(per, c.watchers - w * per);
-    const run = startWorker([...commonArgs(c, 100 + w), "--mode", "watch", "--watchers", String(count)]);
+    const run = startWorker([
+      ...commonArgs(c, 100 + w),
+      "--mode",
+      "watch",
+      "--watchers",
+      String(count),
+      ...(c.perNode ? ["--node-watchers-from", String(w * per), "--nodes", String(c.watchers)] : []),
+    ]);
     const ready = new Promise<void>((resolve) => {
       const onData = (d: Buffer) => {
         if (d.toString().includes("ready\n")) {
@@ -153,7 +174,8 @@ export async function runWatchFanout(
   });
   await Promise.race([Promise.all(runs.map((r) => r.ready)), ...runs.map((r) => r.output)]);
   c.log(`  ${c.watchers} watchers open; writing ${c.rate}/s for ${c.seconds}s`);
-  const writes = await runRate({ ...c, workers: 1 });
+  const writes = await runRate({ ...c, workers: 1, ...(c.perNode ? { podsForNodes: c.watchers } : {}) });
+  // Node watchers are told how many pods the writer made in all; each works out its own share.
   for (const r of runs) r.child.stdin?.end(`expect ${writes.ok}\n`);
   const results = (await Promise.all(
     runs.map(async (r) => JSON.parse(lastLine(await r.output))),
@@ -178,7 +200,7 @@ export async function runWatchFanout(
     watchers: c.watchers,
     writes,
     delivered,
-    expected: writes.ok * c.watchers,
+    expected: c.perNode ? writes.ok : writes.ok * c.watchers,
     clientCpuSeconds: Math.round(results.reduce((n, r) => n + r.cpuSeconds, 0) * 10) / 10,
     bytesPerEvent: Math.round(results.reduce((n, r) => n + r.bytes, 0) / Math.max(1, delivered)),
     minPerWatcher: Math.min(...results.map((r) => r.minEvents)),
@@ -188,4 +210,40 @@ export async function runWatchFanout(
     p99Ms: at(99),
     maxMs: Math.max(0, histogram.length - 1),
   };
+}
+
+/** CPU the bare transport of a fan-out costs (bench/support/tls-fanout.ts). */
+export interface FanoutFloor {
+  mb: number;
+  serverCpuS: number;
+  clientCpuS: number;
+  serverMsPerMb: number;
+  clientMsPerMb: number;
+  seconds: number;
+}
+
+const floorPath = fileURLToPath(new URL("./tls-fanout.js", import.meta.url));
+
+/** Runs tls-fanout.ts: `bytesPerSec` to `watchers` HTTPS clients for `seconds`, nothing else. */
+export async function runFanoutFloor(c: {
+  dataDir: string;
+  watchers: number;
+  bytesPerSec: number;
+  flushMs: number;
+  seconds: number;
+}): Promise<FanoutFloor> {
+  const args = [c.dataDir, c.watchers, Math.round(c.bytesPerSec), c.flushMs, c.seconds].map(String);
+  const child = spawn(process.execPath, [floorPath, "server", ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let out = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  await new Promise<void>((resolve, reject) =>
+    child.once("exit", (code) =>
+      code === 0 ? resolve() : reject(new Error(`tls-fanout exited with ${code}`)),
+    ),
+  );
+  return JSON.parse(lastLine(out)) as FanoutFloor;
 }

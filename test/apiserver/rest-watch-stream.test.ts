@@ -17,13 +17,14 @@ function event(type: WatchEvent<KubeObject>["type"], name: string): WatchEvent<K
 }
 
 /** Just what WatchResponseWriter uses of a ServerResponse. */
-function fakeResponse(unsentAfterWrite = 0) {
+function fakeResponse(unsentAfterWrite = 0, raw: Buffer[] = []) {
   const chunks: string[] = [];
   const res = {
     writableEnded: false,
     destroyed: false,
     writableLength: 0,
     write(chunk: Buffer) {
+      raw.push(chunk);
       chunks.push(chunk.toString("utf8"));
       res.writableLength = unsentAfterWrite;
       return true;
@@ -76,6 +77,39 @@ describe("WatchResponseWriter", () => {
     await waitFor(() => chunks.length > 1, 5000, "a second flush");
     assert.deepEqual(chunks, ["1\n2\n3\n", "4\n"]);
     w.close();
+  });
+
+  test("clients that got the same lines share one joined chunk; others get their own", async () => {
+    const [a, b, c] = [[], [], []] as Buffer[][];
+    const writers = [a, b, c].map((raw) => new WatchResponseWriter(fakeResponse(0, raw).res, 1024, () => {}));
+    const [l1, l2, l3] = ["1\n", "2\n", "3\n"].map((s) => Buffer.from(s));
+    for (const w of writers.slice(0, 2)) for (const line of [l1!, l2!]) w.write(line);
+    for (const line of [l1!, l3!]) writers[2]!.write(line);
+    await waitFor(() => a.length > 0 && b.length > 0 && c.length > 0, 5000, "a flush");
+    assert.equal(a[0], b[0], "one Buffer for both");
+    assert.equal(a[0]!.toString(), "1\n2\n");
+    assert.equal(c[0]!.toString(), "1\n3\n");
+    for (const w of writers) w.close();
+  });
+
+  test("a line for a few clients goes out at once; a burst to many waits to be joined", async () => {
+    const tick = () => new Promise<void>((r) => setImmediate(r));
+    const one = fakeResponse();
+    const lone = new WatchResponseWriter(one.res, 1024, () => {});
+    lone.write(Buffer.from("x\n"));
+    await tick();
+    await tick();
+    assert.deepEqual(one.chunks, ["x\n"], "written without a timer");
+    lone.close();
+
+    const many = Array.from({ length: 100 }, () => fakeResponse());
+    const writers = many.map((f) => new WatchResponseWriter(f.res, 1024, () => {}));
+    for (const w of writers) w.write(Buffer.from("a\n"));
+    await tick(); // the flush decision ran first, in the same turn: 100 waiting, so it waits
+    for (const w of writers) w.write(Buffer.from("b\n"));
+    await waitFor(() => many.every((f) => f.chunks.length > 0), 5000, "the flush");
+    for (const f of many) assert.deepEqual(f.chunks, ["a\nb\n"]);
+    for (const w of writers) w.close();
   });
 
   test("writes at once when asked, and close writes what is pending", () => {

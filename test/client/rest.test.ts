@@ -134,6 +134,15 @@ describe("rest client", () => {
     assert.ok(isStatusError(err) && err.code === 401, String(err));
   });
 
+  test("the server's certificate is verified against the configured CA only", async () => {
+    const admin = cluster.client();
+    // The admin's own certificate is no CA: nothing the server presents chains to it.
+    const wrongCa = cluster.client({ ca: admin.config.cert });
+    await assert.rejects(wrongCa.resource(NAMESPACES).get("default"), /certificate|self.signed|verify/i);
+    const skip = cluster.client({ ca: admin.config.cert, insecureSkipTlsVerify: true });
+    assert.ok((await skip.resource(NAMESPACES).get("default")).metadata?.uid);
+  });
+
   test("subresources: scale of a deployment, binding of a pod", async () => {
     const deploys = client.resource(DEPLOYMENTS, "default");
     await deploys.create({

@@ -6,8 +6,9 @@ import { type KubeObject, tooManyRequests, tooOldResourceVersion } from "../../a
 import type { ListResult, ResourceDef } from "../types.js";
 import { NODE_FIELD, ObjectIndex } from "./cache-objects.js";
 import {
-  type EtcdClient,
+  type EtcdKv,
   isCompacted,
+  type KeyValue,
   prefixEnd,
   type WatchCall,
   type WatchEventWire,
@@ -22,6 +23,12 @@ export interface CacheOptions {
   bookmarkIntervalMs: number;
   /** Counts etcd watch creations, shared by all caches of a store. */
   stats: { etcdWatchCreates: number; etcdWatchStreams: number; decodeErrors: number };
+  /**
+   * Keep each object's stored bytes and mod_revision, so an update can start from the cache
+   * (storedKv) instead of reading the store first. Free with an in-process store, whose values
+   * the cache shares; over gRPC it would double the cache's memory.
+   */
+  retainValues?: boolean;
 }
 
 function withRv(obj: KubeObject, rv: number): KubeObject {
@@ -52,9 +59,11 @@ export class WatchCache {
     { set: Set<CacheWatcher>; index: Map<string, Set<CacheWatcher>>; value: string | undefined }
   >();
   private readonly nodeIndexed: boolean;
+  /** The stored form of each cached object, when opts.retainValues. */
+  private readonly stored = new WeakMap<KubeObject, { value: Buffer; mod_revision: string }>();
 
   constructor(
-    private readonly client: EtcdClient,
+    private readonly client: EtcdKv,
     readonly def: ResourceDef,
     /** The resource's key prefix, ending with "/". */
     readonly prefix: string,
@@ -211,7 +220,9 @@ export class WatchCache {
 
   private decode(kv: WatchEventWire["kv"]): KubeObject | undefined {
     try {
-      return deepFreeze(decodeKv(kv));
+      const obj = deepFreeze(decodeKv(kv));
+      if (this.opts.retainValues) this.stored.set(obj, { value: kv.value, mod_revision: kv.mod_revision });
+      return obj;
     } catch {
       this.opts.stats.decodeErrors++;
       return undefined;
@@ -327,6 +338,18 @@ export class WatchCache {
 
   get watcherCount(): number {
     return this.buckets.size;
+  }
+
+  /**
+   * The key's value and mod_revision as the cache last saw them (possibly behind the store), for
+   * an optimistic update whose compare-and-swap catches staleness; undefined when not known.
+   */
+  storedKv(key: string): KeyValue | undefined {
+    if (!this.ready) return undefined;
+    const obj = this.state.get(key);
+    const kv = obj && this.stored.get(obj);
+    if (!kv) return undefined;
+    return { key: Buffer.from(key), create_revision: "0", version: "0", ...kv };
   }
 
   /** A list served from the cache at its revision; items are copies the caller may change. */

@@ -39,6 +39,7 @@ export interface Compare {
   /** 0 VERSION, 1 CREATE, 2 MOD, 3 VALUE. */
   target: 0 | 1 | 2 | 3;
   mod_revision?: string;
+  version?: string;
 }
 
 export type RequestOp =
@@ -74,7 +75,23 @@ export interface WatchResponseWire {
   events: WatchEventWire[];
 }
 
-export type WatchCall = grpc.ClientDuplexStream<object, WatchResponseWire>;
+/** A Watch stream as the watch cache uses it (a gRPC duplex call, or the in-process one). */
+export interface WatchCall {
+  on(event: "data", fn: (resp: WatchResponseWire) => void): unknown;
+  on(event: "error" | "end", fn: (err?: Error) => void): unknown;
+  write(req: object): unknown;
+  cancel(): void;
+}
+
+/** The calls the object store makes: EtcdClient over gRPC, or InProcessEtcdClient (inprocess-client.ts). */
+export interface EtcdKv {
+  readonly target: string;
+  range(req: RangeRequest): Promise<RangeResponse>;
+  txn(req: { compare: Compare[]; success: RequestOp[]; failure: RequestOp[] }): Promise<TxnResponse>;
+  compact(revision: number): Promise<unknown>;
+  openWatch(): WatchCall;
+  close(): void;
+}
 
 type Callback = (err: grpc.ServiceError | null, res: unknown) => void;
 type Unary = (req: object, md: grpc.Metadata, opts: grpc.CallOptions, cb: Callback) => void;
@@ -132,9 +149,11 @@ export function isFutureRevision(err: unknown): boolean {
   return err instanceof Error && err.message.includes("required revision is a future revision");
 }
 
-export class EtcdClient {
+export class EtcdClient implements EtcdKv {
   private readonly kv: grpc.Client & { Range: Unary; Txn: Unary; Compact: Unary };
-  private readonly watchSvc: grpc.Client & { Watch(md: grpc.Metadata): WatchCall };
+  private readonly watchSvc: grpc.Client & {
+    Watch(md: grpc.Metadata): grpc.ClientDuplexStream<object, WatchResponseWire>;
+  };
 
   private constructor(
     readonly target: string,

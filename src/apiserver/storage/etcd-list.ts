@@ -4,7 +4,7 @@
 import { internalError, type KubeObject, resourceExpired } from "../../api/index.js";
 import type { ListResult } from "../types.js";
 import { continueExpired, LIST_EXPIRED_MESSAGE, storageError, tooLargeResourceVersion } from "./errors.js";
-import { type EtcdClient, isCompacted, isFutureRevision, type KeyValue, prefixEnd } from "./etcd-client.js";
+import { type EtcdKv, isCompacted, isFutureRevision, type KeyValue, prefixEnd } from "./etcd-client.js";
 import { decodeKv, encodeContinue } from "./keys.js";
 import type { Predicate } from "./predicate.js";
 
@@ -32,7 +32,7 @@ function decodeOrFail(kv: KeyValue): KubeObject {
   }
 }
 
-export async function listFromEtcd(client: EtcdClient, req: EtcdListRequest): Promise<ListResult> {
+export async function listFromEtcd(client: EtcdKv, req: EtcdListRequest): Promise<ListResult> {
   try {
     return await pagedRange(client, req);
   } catch (err) {
@@ -50,7 +50,7 @@ export async function listFromEtcd(client: EtcdClient, req: EtcdListRequest): Pr
   }
 }
 
-async function pagedRange(client: EtcdClient, req: EtcdListRequest): Promise<ListResult> {
+async function pagedRange(client: EtcdKv, req: EtcdListRequest): Promise<ListResult> {
   const limit = req.limit && req.limit > 0 ? req.limit : 0;
   const end = prefixEnd(Buffer.from(req.keyPrefix));
   let start = Buffer.from(req.startKey ?? req.keyPrefix);

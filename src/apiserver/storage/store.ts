@@ -4,6 +4,7 @@
 import type { Registry } from "prom-client";
 import { Gauge } from "prom-client";
 import { alreadyExists, badRequest, conflict, type KubeObject, notFound } from "../../api/index.js";
+import type { KvService } from "../../store/server/types.js";
 import type {
   ListOptions,
   ListResult,
@@ -13,6 +14,7 @@ import type {
   WatchStream,
 } from "../types.js";
 import { WatchCache } from "./cache.js";
+import { Compactor, DEFAULT_COMPACTION_INTERVAL_MS } from "./compactor.js";
 import {
   groupResource,
   parseResourceVersion,
@@ -20,8 +22,9 @@ import {
   storageError,
   tooLargeResourceVersion,
 } from "./errors.js";
-import { EtcdClient, type KeyValue } from "./etcd-client.js";
+import { EtcdClient, type EtcdKv, type KeyValue } from "./etcd-client.js";
 import { listFromEtcd } from "./etcd-list.js";
+import { InProcessEtcdClient } from "./inprocess-client.js";
 import {
   decodeContinue,
   decodeKv,
@@ -50,6 +53,10 @@ export interface EtcdObjectStoreOptions {
   requestTimeoutMs?: number;
   /** When given, apiserver_storage_objects{resource} is registered here. */
   metricsRegistry?: Registry;
+  /** How often etcd is compacted to the revision of the previous round (upstream's 5 min); 0: never. */
+  compactionIntervalMs?: number;
+  /** Where compaction failures are reported. */
+  log?: (message: string) => void;
 }
 
 export interface StoreStats {
@@ -77,12 +84,17 @@ export class EtcdObjectStore implements ObjectStore {
   private closed = false;
   private revisionWaiters: Array<{ resolve: (rev: number) => void; reject: (err: Error) => void }> = [];
   private revisionInFlight = false;
+  private readonly compactor: Compactor | undefined;
 
   private constructor(
-    private readonly client: EtcdClient,
-    private readonly opts: EtcdObjectStoreOptions,
+    private readonly client: EtcdKv,
+    private readonly opts: Omit<EtcdObjectStoreOptions, "endpoints">,
+    /** Updates start from the watch cache's copy (see guaranteedUpdate); set for in-process stores. */
+    private readonly optimisticUpdates = false,
   ) {
     this.prefix = (opts.prefix ?? "/registry").replace(/\/+$/, "");
+    const interval = opts.compactionIntervalMs ?? DEFAULT_COMPACTION_INTERVAL_MS;
+    if (interval > 0) this.compactor = new Compactor(client, interval, opts.log);
     if (opts.metricsRegistry) {
       const caches = this.caches;
       new Gauge({
@@ -101,6 +113,17 @@ export class EtcdObjectStore implements ObjectStore {
   /** Connects lazily (gRPC dials on first use); fails only for malformed endpoints. */
   static connect(opts: EtcdObjectStoreOptions): EtcdObjectStore {
     return new EtcdObjectStore(EtcdClient.connect(opts.endpoints, opts.requestTimeoutMs), opts);
+  }
+
+  /**
+   * Over a kite store in this process (`kite server`'s embedded one): the same requests, answered
+   * by its KvService without gRPC. The store is not closed by close().
+   */
+  static inProcess(
+    service: KvService,
+    opts: Omit<EtcdObjectStoreOptions, "endpoints"> = {},
+  ): EtcdObjectStore {
+    return new EtcdObjectStore(new InProcessEtcdClient(service), opts, true);
   }
 
   stats(): StoreStats {
@@ -134,6 +157,7 @@ export class EtcdObjectStore implements ObjectStore {
         historySize: this.opts.historySize ?? 10_000,
         bookmarkIntervalMs: this.opts.bookmarkIntervalMs ?? 60_000,
         stats: this.stats_,
+        retainValues: this.optimisticUpdates,
       });
       this.caches.set(prefix, cache);
       void cache.start();
@@ -197,6 +221,14 @@ export class EtcdObjectStore implements ObjectStore {
     throw conflict(groupResource(def), name);
   }
 
+  /**
+   * Read, mutate, compare-and-swap on mod_revision, retried on conflict. With optimistic updates
+   * the first read is the watch cache's copy rather than a quorum read, as upstream's
+   * GuaranteedUpdate starts from its cachedExistingObject: a stale copy fails the swap and the
+   * retry uses the store's current value from the failed Txn. Because a stale copy could also
+   * make `mutate` refuse or look like a no-op, both are only trusted on a value read from the
+   * store; otherwise the store is read and mutate runs again.
+   */
   async guaranteedUpdate(
     def: ResourceDef,
     namespace: string | undefined,
@@ -204,18 +236,34 @@ export class EtcdObjectStore implements ObjectStore {
     mutate: (current: KubeObject) => KubeObject | Promise<KubeObject>,
   ): Promise<KubeObject> {
     const key = objectKey(this.prefix, def, namespace, name);
-    this.cache(def);
-    let current = await this.getKv(def, key, name);
+    const cache = this.cache(def);
+    const cached = this.optimisticUpdates ? cache.storedKv(key) : undefined;
+    let current = cached ?? (await this.getKv(def, key, name));
+    let fromStore = cached === undefined;
     for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
-      const next = await mutate(decodeKv(current));
+      let next: KubeObject;
+      try {
+        next = await mutate(decodeKv(current));
+      } catch (err) {
+        if (fromStore) throw err;
+        current = await this.getKv(def, key, name);
+        fromStore = true;
+        continue;
+      }
       const value = encodeObject(next);
       // An update that changes nothing is not written, so it bumps no resourceVersion (as upstream).
-      if (value.equals(current.value)) return decodeKv(current);
+      if (value.equals(current.value)) {
+        if (fromStore) return decodeKv(current);
+        current = await this.getKv(def, key, name);
+        fromStore = true;
+        continue;
+      }
       const resp = await this.casTxn(key, current.mod_revision, "put", value);
       if (resp.succeeded) return decodeValue(value, resp.header.revision);
       const latest = resp.responses[0]?.response_range?.kvs[0];
       if (!latest) throw notFound(groupResource(def), name);
       current = latest;
+      fromStore = true;
     }
     throw conflict(groupResource(def), name);
   }
@@ -374,6 +422,7 @@ export class EtcdObjectStore implements ObjectStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.compactor?.stop();
     for (const c of this.caches.values()) c.close();
     this.caches.clear();
     this.client.close();
