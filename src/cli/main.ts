@@ -3,6 +3,11 @@ import { main, registerCommand } from "./index.js";
 
 // Subcommands load their component only when run, so `kite version` and `kite help` stay instant.
 registerCommand({
+  name: "up",
+  summary: "Start a whole cluster on this machine: control plane, N nodes and DNS (Ctrl-C stops it)",
+  run: async (args) => (await import("./commands/up.js")).upCommand.run(args),
+});
+registerCommand({
   name: "store",
   summary: "Run an etcd-compatible kite store member (etcd v3 gRPC API)",
   run: async (args) => (await import("./commands/store.js")).storeCommand.run(args),

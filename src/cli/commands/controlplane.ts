@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { Registry } from "prom-client";
 import { RestClient } from "../../client/index.js";
-import { allControllers } from "../../controllers/all.js";
+import { controllerSet } from "../../controllers/all.js";
 import { startControllerManager } from "../../controllers/manager.js";
 import { startScheduler } from "../../scheduler/index.js";
 
@@ -15,6 +15,11 @@ export interface ControlPlaneOptions {
   registry?: Registry;
   controllers: boolean;
   scheduler: boolean;
+  /** Pod CIDRs per node come from this range (upstream's --cluster-cidr); default the controllers'. */
+  clusterCIDR?: string;
+  /** Upstream's --node-monitor-grace-period and --node-monitor-period; default the controllers'. */
+  nodeMonitorGracePeriodMs?: number;
+  nodeMonitorPeriodMs?: number;
   log: (message: string) => void;
 }
 
@@ -27,18 +32,25 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const clients: RestClient[] = [];
   const stops: Array<() => Promise<void>> = [];
   if (opts.controllers) {
+    const controllers = controllerSet({
+      ...(opts.clusterCIDR !== undefined ? { clusterCIDR: opts.clusterCIDR } : {}),
+      ...(opts.nodeMonitorGracePeriodMs !== undefined
+        ? { nodeMonitorGracePeriodMs: opts.nodeMonitorGracePeriodMs }
+        : {}),
+      ...(opts.nodeMonitorPeriodMs !== undefined ? { nodeMonitorPeriodMs: opts.nodeMonitorPeriodMs } : {}),
+    });
     const client = RestClient.fromKubeconfig(opts.kubeconfigPath);
     clients.push(client);
     const manager = startControllerManager({
       client,
-      controllers: allControllers,
+      controllers,
       registry: opts.registry,
       identity,
       log: (m) => opts.log(`controller-manager: ${m}`),
     });
     stops.push(() => manager.stop());
     opts.log(
-      `controller-manager started with ${allControllers.length} controllers (${allControllers.map((c) => c.name).join(", ")})`,
+      `controller-manager started with ${controllers.length} controllers (${controllers.map((c) => c.name).join(", ")})`,
     );
   }
   if (opts.scheduler) {

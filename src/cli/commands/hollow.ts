@@ -28,6 +28,7 @@ Flags:
       --instance-type string           node.kubernetes.io/instance-type label
       --lease-interval duration        Lease renewal period (default 10s)
       --status-interval duration       Node status check period (default 10s)
+      --status-report-interval duration  An unchanged node status is still reported this often (default 5m)
       --pod-completion-seconds int     Run time of pods whose restartPolicy is not Always (default 5)
       --concurrency int                Registrations in flight (default 64)
   -h, --help                           Help for hollow`;
@@ -39,6 +40,8 @@ export interface HollowFlags {
   shape: NodeShape;
   leaseIntervalMs: number;
   statusIntervalMs: number;
+  /** Set only when the flag is given. */
+  statusReportMs?: number;
   podCompletionMs: number;
   concurrency: number;
   help: boolean;
@@ -133,6 +136,9 @@ export function parseHollowFlags(args: string[]): HollowFlags {
         case "--status-interval":
           flags.statusIntervalMs = parseDurationMs(name, value());
           break;
+        case "--status-report-interval":
+          flags.statusReportMs = parseDurationMs(name, value());
+          break;
         case "--pod-completion-seconds":
           flags.podCompletionMs = parseCount(name, value(), 0) * 1000;
           break;
@@ -191,6 +197,7 @@ async function run(args: string[]): Promise<number> {
       shape: flags.shape,
       leaseIntervalMs: flags.leaseIntervalMs,
       statusIntervalMs: flags.statusIntervalMs,
+      ...(flags.statusReportMs !== undefined ? { statusReportMs: flags.statusReportMs } : {}),
       podCompletionMs: flags.podCompletionMs,
       registerConcurrency: flags.concurrency,
       log,

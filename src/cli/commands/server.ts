@@ -3,12 +3,9 @@
 // API on loopback, and points the apiserver at it. Once the apiserver is ready the
 // controller-manager and the scheduler start in-process (unless disabled). SIGINT/SIGTERM stop
 // them, then the apiserver, then the store.
-import { join } from "node:path";
-import { type ApiServer, startApiServer } from "../../apiserver/index.js";
-import { type EtcdGrpcServer, startEtcdGrpcServer } from "../../etcdapi/index.js";
-import { StoreServer } from "../../store/index.js";
 import { type Command, parseCommandFlags } from "../index.js";
-import { type ControlPlane, startControlPlane } from "./controlplane.js";
+import { parseDurationMs } from "./hollow.js";
+import { runUntilSignal, startServerStack } from "./stack.js";
 
 export const SERVER_USAGE = `Run the Kubernetes API server (and, without --etcd-servers, an embedded kite store)
 
@@ -23,6 +20,9 @@ Flags:
       --store-port int                    Port of the embedded store's etcd API on 127.0.0.1 (default 2379, or a free one if taken)
       --service-cluster-ip-range string   CIDR of service cluster IPs (default 10.96.0.0/12)
       --service-node-port-range string    Range of NodePorts (default 30000-32767)
+      --cluster-cidr string               Range node IPAM cuts per-node pod CIDRs (/24) from (default 10.244.0.0/16, 256 nodes)
+      --node-monitor-grace-period duration  How long a node may stay silent before it is marked Unknown (default 50s)
+      --node-monitor-period duration      How often the node lifecycle controller checks node health (default 5s)
       --disable-controllers               Do not run the controller-manager
       --disable-scheduler                 Do not run the scheduler
   -h, --help                              Help for server`;
@@ -35,7 +35,11 @@ export interface ServerFlags {
   storePort?: number;
   serviceClusterIpRange: string;
   serviceNodePortRange?: string;
+  /** The controller-manager's --cluster-cidr; set only when the flag is given. */
+  clusterCIDR?: string;
   /** Set only when the flag is given. */
+  nodeMonitorGracePeriodMs?: number;
+  nodeMonitorPeriodMs?: number;
   disableControllers?: boolean;
   disableScheduler?: boolean;
   help: boolean;
@@ -48,6 +52,14 @@ function parsePort(flag: string, value: string): number {
   if (!/^\d+$/.test(value) || n > 65535)
     throw new ServerFlagError(`invalid argument "${value}" for "${flag}": want a port 0-65535`);
   return n;
+}
+
+function durationFlag(flag: string, value: string): number {
+  try {
+    return parseDurationMs(flag, value);
+  } catch (err) {
+    throw new ServerFlagError((err as Error).message);
+  }
 }
 
 export function parseServerFlags(args: string[]): ServerFlags {
@@ -105,6 +117,15 @@ export function parseServerFlags(args: string[]): ServerFlags {
       case "--service-node-port-range":
         flags.serviceNodePortRange = value();
         break;
+      case "--cluster-cidr":
+        flags.clusterCIDR = value();
+        break;
+      case "--node-monitor-grace-period":
+        flags.nodeMonitorGracePeriodMs = durationFlag(name, value());
+        break;
+      case "--node-monitor-period":
+        flags.nodeMonitorPeriodMs = durationFlag(name, value());
+        break;
       default:
         throw new ServerFlagError(`unknown flag: ${name}`);
     }
@@ -117,35 +138,6 @@ function log(message: string): void {
   console.log(`${new Date().toISOString()} ${message}`);
 }
 
-interface EmbeddedStore {
-  store: StoreServer;
-  api: EtcdGrpcServer;
-}
-
-async function startEmbeddedStore(dataDir: string, port: number | undefined): Promise<EmbeddedStore> {
-  const store = await StoreServer.open({
-    dataDir: join(dataDir, "store"),
-    name: "kite",
-    log: (m) => log(`store: ${m}`),
-  });
-  const listen = (p: number) =>
-    startEtcdGrpcServer(store, { listenUrls: [`http://127.0.0.1:${p}`], registry: store.registry });
-  try {
-    try {
-      return { store, api: await listen(port ?? 2379) };
-    } catch (err) {
-      // The default port may belong to a real etcd on this host; only an explicit one is binding.
-      if (port !== undefined || !/EADDRINUSE|address already in use/i.test(String((err as Error).message)))
-        throw err;
-      log("127.0.0.1:2379 is taken; the embedded store listens on a free port");
-      return { store, api: await listen(0) };
-    }
-  } catch (err) {
-    await store.close();
-    throw err;
-  }
-}
-
 async function run(args: string[]): Promise<number> {
   const flags = parseCommandFlags(
     "server",
@@ -155,71 +147,28 @@ async function run(args: string[]): Promise<number> {
     SERVER_USAGE,
   );
   if (typeof flags === "number") return flags;
-  let embedded: EmbeddedStore | undefined;
-  let etcdServers = flags.etcdServers;
-  if (etcdServers.length === 0) {
-    embedded = await startEmbeddedStore(flags.dataDir, flags.storePort);
-    etcdServers = embedded.api.urls;
-    log(`embedded store serving the etcd API at ${etcdServers.join(",")}`);
-  }
-  let server: ApiServer;
-  try {
-    server = await startApiServer({
-      dataDir: flags.dataDir,
-      port: flags.port,
-      bindAddress: flags.bindAddress,
-      etcdServers,
-      serviceClusterIpRange: flags.serviceClusterIpRange,
-      serviceNodePortRange: flags.serviceNodePortRange,
-      log,
-    });
-  } catch (err) {
-    await embedded?.api.close();
-    await embedded?.store.close();
-    throw err;
-  }
-  console.log(`kite apiserver ready at ${server.url} (kubeconfig: ${server.kubeconfigPath})`);
-  let controlPlane: ControlPlane | undefined;
-  try {
-    controlPlane = await startControlPlane({
-      kubeconfigPath: server.kubeconfigPath,
-      registry: server.metrics.registry,
-      controllers: flags.disableControllers !== true,
-      scheduler: flags.disableScheduler !== true,
-      log,
-    });
-  } catch (err) {
-    await server.close();
-    await embedded?.api.close();
-    await embedded?.store.close();
-    throw err;
-  }
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (code: number, why: string) => {
-      if (stopping) return;
-      stopping = true;
-      log(`stopping: ${why}`);
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
-      (controlPlane?.stop() ?? Promise.resolve())
-        .then(() => server.close())
-        .then(() => embedded?.api.close())
-        .then(() => embedded?.store.close())
-        .then(
-          () => resolve(code),
-          (err: unknown) => {
-            log(`error while stopping: ${(err as Error).message}`);
-            resolve(1);
-          },
-        );
-    };
-    const onSignal = (signal: NodeJS.Signals) => stop(0, `received ${signal}`);
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
-    if (embedded)
-      embedded.store.onFatal = (err) => stop(1, `store failed: ${(err as Error).message ?? String(err)}`);
+  const stack = await startServerStack({
+    dataDir: flags.dataDir,
+    port: flags.port,
+    bindAddress: flags.bindAddress,
+    etcdServers: flags.etcdServers,
+    storePort: flags.storePort,
+    serviceClusterIpRange: flags.serviceClusterIpRange,
+    serviceNodePortRange: flags.serviceNodePortRange,
+    ...(flags.clusterCIDR !== undefined ? { clusterCIDR: flags.clusterCIDR } : {}),
+    controllers: flags.disableControllers !== true,
+    scheduler: flags.disableScheduler !== true,
+    ...(flags.nodeMonitorGracePeriodMs !== undefined
+      ? { nodeMonitorGracePeriodMs: flags.nodeMonitorGracePeriodMs }
+      : {}),
+    ...(flags.nodeMonitorPeriodMs !== undefined ? { nodeMonitorPeriodMs: flags.nodeMonitorPeriodMs } : {}),
+    log,
   });
+  console.log(`kite apiserver ready at ${stack.server.url} (kubeconfig: ${stack.server.kubeconfigPath})`);
+  const { done, fail } = runUntilSignal(() => stack.stop(), log);
+  if (stack.embedded)
+    stack.embedded.store.onFatal = (err) => fail(`store failed: ${(err as Error).message ?? String(err)}`);
+  return done;
 }
 
 export const serverCommand: Command = {
