@@ -20,6 +20,8 @@ export interface RestConfig {
   burst?: number;
   /** Deadline of each non-watch request; default 30 s. */
   timeoutMs?: number;
+  /** Connections open at once for non-watch requests (more wait for one); default 32. */
+  maxConnections?: number;
   /** Sent as User-Agent and used as the default field manager. */
   userAgent?: string;
 }

@@ -70,6 +70,8 @@ function buildQuery(query: RestRequest["query"]): string {
 export class RestClient {
   readonly config: RestConfig;
   private readonly agent: Agent;
+  /** Watches hold their connection for minutes, so they get their own pool, uncapped. */
+  private readonly watchAgent: Agent;
   private readonly limiter: TokenBucket;
   private readonly base: URL;
   private closed = false;
@@ -78,14 +80,18 @@ export class RestClient {
     this.config = config;
     this.base = new URL(config.server);
     if (this.base.protocol !== "https:") throw new Error(`server must be an https URL, got ${config.server}`);
-    this.agent = new Agent({
-      keepAlive: true,
-      // One context for every connection: given ca/cert/key instead, tls.connect parses them into
-      // a new context per connection, which under many concurrent requests cost more CPU than the
-      // requests themselves.
+    // One context for every connection: given ca/cert/key instead, tls.connect parses them into
+    // a new context per connection, which under many concurrent requests cost more CPU than the
+    // requests themselves.
+    const tlsOptions = {
       secureContext: createSecureContext({ ca: config.ca, cert: config.cert, key: config.key }),
       rejectUnauthorized: config.insecureSkipTlsVerify !== true,
-    });
+    };
+    // Short requests share a bounded pool: a burst waits for a free connection instead of paying
+    // a TLS handshake per request on both sides (client-go gets the same from HTTP/2's one
+    // multiplexed connection).
+    this.agent = new Agent({ keepAlive: true, maxSockets: config.maxConnections ?? 32, ...tlsOptions });
+    this.watchAgent = new Agent({ keepAlive: true, ...tlsOptions });
     this.limiter = new TokenBucket(config.qps ?? 50, config.burst ?? 100, opts.clock ?? realClock);
   }
 
@@ -119,6 +125,7 @@ export class RestClient {
   private async open(
     req: RestRequest,
     timeoutMs: number | undefined,
+    agent: Agent = this.agent,
   ): Promise<{ res: IncomingMessage; abort: () => void }> {
     if (this.closed) throw new Error("rest client is closed");
     await this.limiter.accept();
@@ -126,14 +133,10 @@ export class RestClient {
       req.body === undefined ? undefined : typeof req.body === "string" ? req.body : JSON.stringify(req.body);
     const url = new URL(req.path + buildQuery(req.query), this.base);
     return new Promise((resolve, reject) => {
-      const r = httpsRequest(
-        url,
-        { method: req.method, agent: this.agent, headers: this.headers(req, body) },
-        (res) => {
-          clearTimer();
-          resolve({ res, abort: () => r.destroy() });
-        },
-      );
+      const r = httpsRequest(url, { method: req.method, agent, headers: this.headers(req, body) }, (res) => {
+        clearTimer();
+        resolve({ res, abort: () => r.destroy() });
+      });
       let timer: NodeJS.Timeout | undefined;
       const clearTimer = () => clearTimeout(timer);
       if (timeoutMs !== undefined) {
@@ -184,7 +187,11 @@ export class RestClient {
   /** Opens a watch; an error answer (e.g. 410 for a too-old resourceVersion) throws StatusError. */
   async watch<T extends KubeObject>(req: RestRequest): Promise<WatchStream<T>> {
     // The connect deadline applies; the stream itself lasts until the server's timeoutSeconds.
-    const { res, abort } = await this.open(req, req.timeoutMs ?? this.config.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const { res, abort } = await this.open(
+      req,
+      req.timeoutMs ?? this.config.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      this.watchAgent,
+    );
     const code = res.statusCode ?? 0;
     if (code !== 200) {
       const chunks: Buffer[] = [];
@@ -198,5 +205,6 @@ export class RestClient {
   close(): void {
     this.closed = true;
     this.agent.destroy();
+    this.watchAgent.destroy();
   }
 }
