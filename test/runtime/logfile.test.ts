@@ -137,3 +137,23 @@ test("a chatty writer is paused rather than buffered without bound", async (t) =
   const lines = readFileSync(path, "utf8").split("\n").filter(Boolean);
   assert.equal(lines.length, written / 1024);
 });
+
+// Regression: a flush with nothing queued settled before it was recorded, and close() then
+// awaited that settled promise in an endless microtask loop (a container that exited without
+// output froze kite up). Such a loop starves timers, so the test checks the writer's state
+// before calling close() instead of racing close() against a deadline.
+test("close() returns after streams that ended without output", async (t) => {
+  const w = new CriLogWriter(join(tempDir(t), "c", "0.log"), 1 << 30, 5);
+  await w.open();
+  const silent = new PassThrough();
+  const attached = w.attach(silent, "stdout");
+  silent.end();
+  await attached;
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(
+    (w as unknown as { flushing?: Promise<void> }).flushing,
+    undefined,
+    "a settled flush is still recorded",
+  );
+  await w.close();
+});
