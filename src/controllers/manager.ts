@@ -50,6 +50,11 @@ export function startControllerManager(config: ControllerManagerConfig): Running
     burst: config.burst ?? 2_000,
     userAgent: config.client.config.userAgent ?? "kite-controller-manager",
   });
+  // Its own connections, as upstream's leader-election client: renewals never wait behind bulk writes.
+  const electionClient = new RestClient({
+    ...config.client.config,
+    userAgent: `${config.client.config.userAgent ?? "kite-controller-manager"}/leader-election`,
+  });
   const recorder = new EventRecorder(client, {
     component: "kube-controller-manager",
     host: config.identity,
@@ -119,7 +124,7 @@ export function startControllerManager(config: ControllerManagerConfig): Running
   } else {
     election = new ContinuousLeaderElection(
       {
-        client,
+        client: electionClient,
         namespace: "kube-system",
         name: "kube-controller-manager",
         identity: config.identity,
@@ -160,6 +165,7 @@ export function startControllerManager(config: ControllerManagerConfig): Running
       await unlead();
       await recorder.flush();
       client.close();
+      electionClient.close();
     },
   };
 }

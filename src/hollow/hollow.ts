@@ -78,6 +78,9 @@ const defaultShape: NodeShape = { cpu: "32", memory: "256Gi", pods: "110", label
 export class HollowNodes {
   readonly names: string[];
   private readonly client: RestClient;
+  /** Leases and node status on their own connections (the kubelet's heartbeat client), so a burst
+   *  of pod status writes does not delay the heartbeats that keep the nodes Ready. */
+  private readonly heartbeatClient: RestClient;
   private readonly byName = new Map<string, HollowNode>();
   private readonly informers: SharedInformerFactory;
   private readonly queue = new WorkQueue<string>({
@@ -102,6 +105,7 @@ export class HollowNodes {
       burst: opts.qps ?? 5_000,
       userAgent: "kite-hollow",
     });
+    this.heartbeatClient = new RestClient({ ...this.client.config, userAgent: "kite-hollow/heartbeat" });
     this.shape = { ...defaultShape, ...opts.shape };
     this.leaseMs = opts.leaseIntervalMs ?? 10_000;
     this.statusMs = opts.statusIntervalMs ?? 10_000;
@@ -203,7 +207,7 @@ export class HollowNodes {
   }
 
   private async renewLease(node: HollowNode): Promise<void> {
-    const leases = this.client.resource(LEASES, NODE_LEASE_NAMESPACE);
+    const leases = this.heartbeatClient.resource(LEASES, NODE_LEASE_NAMESPACE);
     const now = Date.now();
     try {
       await leases.patch(node.name, "merge", {
@@ -239,7 +243,7 @@ export class HollowNodes {
     const changed = ready?.status !== "True";
     if (!changed && now - node.lastReport < this.reportMs) return;
     const since = changed ? now : Date.parse(ready?.lastTransitionTime ?? "") || now;
-    await this.client
+    await this.heartbeatClient
       .resource(NODES)
       .patch(
         node.name,
@@ -335,6 +339,7 @@ export class HollowNodes {
     await this.workers;
     await this.informers.shutdown();
     this.client.close();
+    this.heartbeatClient.close();
   }
 }
 

@@ -64,6 +64,9 @@ export class KubeletImpl {
   private readonly queue: WorkQueue<string>;
   private readonly recorder: EventRecorder;
   private readonly eventClient: RestClient;
+  /** Node status and Lease go through their own connections (upstream's heartbeat client), so a
+   *  burst of pod status writes never holds up the heartbeat that keeps the node Ready. */
+  private readonly heartbeatClient: RestClient;
   private readonly backoff: RestartBackoff;
   private readonly metrics: KubeletMetrics;
   readonly prober: ProberManager;
@@ -92,6 +95,7 @@ export class KubeletImpl {
     // Events get their own client and a lower rate, so a burst of pod starts does not queue
     // status writes behind their events.
     this.eventClient = new RestClient({ ...opts.client.config, qps: EVENT_QPS, burst: EVENT_BURST });
+    this.heartbeatClient = new RestClient(opts.client.config);
     this.recorder = new EventRecorder(this.eventClient, {
       component: "kubelet",
       host: opts.nodeName,
@@ -174,7 +178,7 @@ export class KubeletImpl {
     });
     this.port = this.server.port;
     this.node = new NodeAgent({
-      client: opts.client,
+      client: this.heartbeatClient,
       clock: this.clock,
       nodeName: opts.nodeName,
       nodeIP: opts.nodeIP,
@@ -300,6 +304,7 @@ export class KubeletImpl {
     // Events still queued behind the rate limit are dropped after a short wait.
     await within(this.recorder.flush(), STOP_WAIT_MS);
     this.eventClient.close();
+    this.heartbeatClient.close();
     await this.server?.close();
   }
 }

@@ -47,6 +47,11 @@ export function startScheduler(config: SchedulerConfig): RunningScheduler {
     burst: config.burst ?? 5_000,
     userAgent: config.client.config.userAgent ?? "kite-scheduler",
   });
+  // Its own connections, as upstream's leader-election client: renewals never wait behind binds.
+  const electionClient = new RestClient({
+    ...config.client.config,
+    userAgent: `${config.client.config.userAgent ?? "kite-scheduler"}/leader-election`,
+  });
   const registry = config.registry ?? new Registry();
   const schedulerName = config.schedulerName ?? DEFAULT_SCHEDULER_NAME;
   const recorder = new EventRecorder(client, { component: schedulerName, host: config.identity, log });
@@ -87,7 +92,7 @@ export function startScheduler(config: SchedulerConfig): RunningScheduler {
   if (config.leaderElect === false) lead();
   else {
     election = new ContinuousLeaderElection({
-      client,
+      client: electionClient,
       namespace: "kube-system",
       name: "kube-scheduler",
       identity: config.identity,
@@ -119,6 +124,7 @@ export function startScheduler(config: SchedulerConfig): RunningScheduler {
       await transition;
       await recorder.flush();
       client.close();
+      electionClient.close();
     },
   };
 }
