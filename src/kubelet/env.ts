@@ -5,6 +5,7 @@
 import { cpus, totalmem } from "node:os";
 import { parseQuantity, type Quantity } from "../api/quantity.js";
 import type { KubeObject } from "../api/types.js";
+import { list, type Obj, record, str } from "./fields.js";
 import { containerResources } from "./qos.js";
 
 export interface EnvSources {
@@ -23,20 +24,6 @@ export interface EnvSources {
 
 export class EnvError extends Error {
   override name = "EnvError";
-}
-
-type Obj = Record<string, unknown>;
-
-function record(v: unknown): Obj {
-  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Obj) : {};
-}
-
-function list(v: unknown): Obj[] {
-  return Array.isArray(v) ? v.map(record) : [];
-}
-
-function str(v: unknown): string {
-  return typeof v === "string" ? v : "";
 }
 
 // ---- $(VAR) expansion (third_party/forked/golang/expansion) ----

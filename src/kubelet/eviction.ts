@@ -8,6 +8,7 @@ import { Counter, type Registry } from "prom-client";
 import { Quantity } from "../api/quantity.js";
 import type { KubeObject } from "../api/types.js";
 import { type Clock, realClock, type TimerHandle } from "../client/clock.js";
+import { type Obj, record } from "./fields.js";
 import { containerResources, isCriticalPod } from "./qos.js";
 
 export interface PodUsage {
@@ -35,12 +36,8 @@ export interface EvictionOptions {
   log?: (m: string) => void;
 }
 
-type Obj = Record<string, unknown>;
 const MEMORY_SIGNAL = "memory.available";
 
-function record(v: unknown): Obj {
-  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Obj) : {};
-}
 function containerList(pod: KubeObject, key: string): Obj[] {
   const v = record(pod.spec)[key];
   return Array.isArray(v) ? v.map(record) : [];

@@ -7,6 +7,7 @@ import { performance } from "node:perf_hooks";
 import { Counter, Histogram, type Registry } from "prom-client";
 import type { KubeObject } from "../api/types.js";
 import { type Clock, realClock, type TimerHandle } from "../client/clock.js";
+import { type Obj, record } from "./fields.js";
 import { type ProbeKind, type ProbeResult, type ProbeTarget, runProbe } from "./probes.js";
 
 export type { ProbeKind, ProbeTarget } from "./probes.js";
@@ -23,7 +24,6 @@ export interface ProberOptions {
   runProbe?(probe: Record<string, unknown>, target: ProbeTarget): Promise<ProbeResult>;
 }
 
-type Obj = Record<string, unknown>;
 const KIND_FIELD: Record<ProbeKind, string> = {
   startup: "startupProbe",
   liveness: "livenessProbe",
@@ -35,9 +35,6 @@ const METRIC_TYPE: Record<ProbeKind, string> = {
   readiness: "Readiness",
 };
 
-function record(v: unknown): Obj {
-  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Obj) : {};
-}
 function positive(v: unknown, fallback: number): number {
   return typeof v === "number" && v > 0 ? v : fallback;
 }

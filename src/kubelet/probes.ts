@@ -7,6 +7,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import { connect } from "node:net";
 import * as grpc from "@grpc/grpc-js";
+import { type Obj, record } from "./fields.js";
 
 export type ProbeKind = "liveness" | "readiness" | "startup";
 
@@ -21,16 +22,10 @@ export interface ProbeResult {
   output: string;
 }
 
-type Obj = Record<string, unknown>;
-
 /** The User-Agent probes send unless httpHeaders override it. */
 export const PROBE_USER_AGENT = "kube-probe/1.32";
 const MAX_BODY_BYTES = 10 * 1024;
 const MAX_REDIRECTS = 10;
-
-function record(v: unknown): Obj {
-  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Obj) : {};
-}
 
 /** timeoutSeconds, default 1. */
 export function probeTimeoutMs(probe: Obj): number {

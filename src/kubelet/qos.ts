@@ -4,6 +4,7 @@
 
 import { parseQuantity, type Quantity } from "../api/quantity.js";
 import type { KubeObject } from "../api/types.js";
+import { record } from "./fields.js";
 
 export type QOSClass = "Guaranteed" | "Burstable" | "BestEffort";
 
@@ -14,10 +15,6 @@ const BESTEFFORT_OOM_SCORE_ADJ = 1000;
 const SYSTEM_CRITICAL_PRIORITY = 2_000_000_000;
 
 type Container = Record<string, unknown>;
-
-function record(v: unknown): Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-}
 
 function quantity(v: unknown): Quantity | undefined {
   if (typeof v !== "string" && typeof v !== "number") return undefined;

@@ -9,6 +9,7 @@ import { join, normalize, sep } from "node:path";
 import type { KubeObject } from "../api/types.js";
 import type { Mount } from "../runtime/types.js";
 import { EnvError, podMetadataField, resourceFieldValue } from "./env.js";
+import { list, type Obj, record, str } from "./fields.js";
 
 export interface VolumeSources {
   getConfigMap(ns: string, name: string): Promise<KubeObject | undefined>;
@@ -28,7 +29,6 @@ export class VolumeError extends Error {
   override name = "VolumeError";
 }
 
-type Obj = Record<string, unknown>;
 interface FileProjection {
   data: Buffer;
   mode: number;
@@ -39,15 +39,6 @@ const DEFAULT_MODE = 0o644;
 /** Volumes whose plugins mount read-only whatever the volumeMount says (mustMountRO). */
 const readOnlyVolumes = new WeakMap<Map<string, string>, Set<string>>();
 
-function record(v: unknown): Obj {
-  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Obj) : {};
-}
-function list(v: unknown): Obj[] {
-  return Array.isArray(v) ? v.map(record) : [];
-}
-function str(v: unknown): string {
-  return typeof v === "string" ? v : "";
-}
 function mode(v: unknown, fallback: number): number {
   return typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 0o777 ? v : fallback;
 }

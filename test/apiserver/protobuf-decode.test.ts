@@ -2,6 +2,7 @@
 // non-pointer fields included) decode to the JSON a JSON body would give.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { seededRandom } from "../../src/apiserver/resources/index.js";
 import {
   decodeKubernetesProtobuf,
   ProtobufError,
@@ -193,11 +194,7 @@ describe("protobuf body decoding", () => {
   });
 
   test("a few thousand mutated envelopes never throw anything else", () => {
-    let seed = 42;
-    const rand = () => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed / 0x7fffffff;
-    };
+    const rand = seededRandom(42);
     const base = envelope("v1", "ConfigMap", [...meta("c1"), ...entry(2, "a", str(2, "b"))]);
     for (let i = 0; i < 3000; i++) {
       const b = Buffer.from(base);

@@ -4,21 +4,11 @@
 import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
 import { after, before, test } from "node:test";
+import { seededRandom } from "../../src/apiserver/resources/index.js";
 import { deployment, pod, type RestHarness, startRest } from "./rest-harness.js";
 
 const SEED = Number(process.env.KITE_FUZZ_SEED ?? 20260305);
 const COUNT = Number(process.env.KITE_FUZZ_COUNT ?? 3000);
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Whether a path (as the URL parser normalises it) has the shape of an /api or /apis resource path. */
 function isResourcePath(p: string): boolean {
@@ -46,7 +36,7 @@ after(async () => {
 });
 
 test(`fuzz: ${COUNT} malformed requests (seed ${SEED}) always get a Status, never a crash`, async () => {
-  const rnd = mulberry32(SEED);
+  const rnd = seededRandom(SEED);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const junk = (n: number) =>
     Array.from({ length: n }, () => String.fromCharCode(Math.floor(rnd() * 0x3000))).join("");

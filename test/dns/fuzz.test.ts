@@ -6,6 +6,7 @@ import { createSocket } from "node:dgram";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import * as dnsPacket from "dns-packet";
+import { seededRandom } from "../../src/apiserver/resources/index.js";
 import { waitFor } from "../support/require.js";
 import { type DnsFixture, HELLO_IP, startFixture } from "./cluster-fixture.js";
 import { queryPacket, udpQuery } from "./support.js";
@@ -14,17 +15,6 @@ const ADDRESS = "127.53.0.4";
 const SEED = 0x6b697465;
 const UDP_PACKETS = 3000;
 const TCP_STREAMS = 200;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NAMES = [
   "hello.default.svc.cluster.local",
@@ -100,7 +90,7 @@ describe("dns fuzz", () => {
   });
 
   test(`${UDP_PACKETS} seeded malformed UDP packets: every answer decodes, server still answers`, async () => {
-    const rand = mulberry32(SEED);
+    const rand = seededRandom(SEED);
     const sock = createSocket("udp4");
     let answered = 0;
     const bad: string[] = [];
@@ -135,7 +125,7 @@ describe("dns fuzz", () => {
   });
 
   test(`${TCP_STREAMS} seeded malformed TCP streams: the server closes or answers, then still serves`, async () => {
-    const rand = mulberry32(SEED + 1);
+    const rand = seededRandom(SEED + 1);
     for (let i = 0; i < TCP_STREAMS; i++) {
       const parts: Buffer[] = [];
       for (let j = 0, n = 1 + Math.floor(rand() * 3); j < n; j++) {

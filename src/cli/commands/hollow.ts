@@ -9,6 +9,7 @@ import {
   parseTaints,
   startHollowNodes,
 } from "../../hollow/index.js";
+import { walkFlags } from "../flags.js";
 import { type Command, parseCommandFlags } from "../index.js";
 
 export const HOLLOW_USAGE = `Run hollow (simulated) nodes: Node objects with Lease heartbeats whose pods are marked Running
@@ -86,21 +87,11 @@ export function parseHollowFlags(args: string[]): HollowFlags {
     concurrency: 64,
     help: false,
   };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] ?? "";
+  for (const { name, arg, value } of walkFlags(args, (m) => new HollowFlagError(m))) {
     if (arg === "-h" || arg === "--help") {
       flags.help = true;
       continue;
     }
-    const eq = arg.indexOf("=");
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (): string => {
-      if (eq > 0) return arg.slice(eq + 1);
-      const next = args[++i];
-      if (next === undefined || next.startsWith("--"))
-        throw new HollowFlagError(`flag needs an argument: ${name}`);
-      return next;
-    };
     try {
       switch (name) {
         case "--kubeconfig":

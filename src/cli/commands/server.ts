@@ -3,6 +3,8 @@
 // API on loopback, and points the apiserver at it. Once the apiserver is ready the
 // controller-manager and the scheduler start in-process (unless disabled). SIGINT/SIGTERM stop
 // them, then the apiserver, then the store.
+
+import { walkFlags } from "../flags.js";
 import { type Command, parseCommandFlags } from "../index.js";
 import { parseDurationMs } from "./hollow.js";
 import { runUntilSignal, startServerStack } from "./stack.js";
@@ -71,8 +73,7 @@ export function parseServerFlags(args: string[]): ServerFlags {
     serviceClusterIpRange: "10.96.0.0/12",
     help: false,
   };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] ?? "";
+  for (const { name, arg, value } of walkFlags(args, (m) => new ServerFlagError(m))) {
     if (arg === "-h" || arg === "--help") {
       flags.help = true;
       continue;
@@ -82,15 +83,6 @@ export function parseServerFlags(args: string[]): ServerFlags {
       else flags.disableScheduler = true;
       continue;
     }
-    const eq = arg.indexOf("=");
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (): string => {
-      if (eq > 0) return arg.slice(eq + 1);
-      const next = args[++i];
-      if (next === undefined || next.startsWith("--"))
-        throw new ServerFlagError(`flag needs an argument: ${name}`);
-      return next;
-    };
     switch (name) {
       case "--data-dir":
         flags.dataDir = value();

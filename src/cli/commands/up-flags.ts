@@ -1,6 +1,7 @@
 // The flags of `kite up` and its usage text, kubectl-style.
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
+import { walkFlags } from "../flags.js";
 
 export const SERVICE_CIDR = "127.96.0.0/16";
 export const CLUSTER_CIDR = "127.244.0.0/16";
@@ -60,8 +61,7 @@ export function parseUpFlags(args: string[]): UpFlags {
     verbose: false,
     help: false,
   };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] ?? "";
+  for (const { name, arg, value } of walkFlags(args, (m) => new UpFlagError(m))) {
     if (arg === "-h" || arg === "--help") {
       flags.help = true;
       continue;
@@ -70,15 +70,6 @@ export function parseUpFlags(args: string[]): UpFlags {
       flags.verbose = true;
       continue;
     }
-    const eq = arg.indexOf("=");
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (): string => {
-      if (eq > 0) return arg.slice(eq + 1);
-      const next = args[++i];
-      if (next === undefined || next.startsWith("--"))
-        throw new UpFlagError(`flag needs an argument: ${name}`);
-      return next;
-    };
     switch (name) {
       case "--data-dir": {
         const dir = value();
